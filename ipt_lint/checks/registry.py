@@ -1,0 +1,21 @@
+"""Every check ipt-lint runs, in one visible list. A new check is a class in its family's module
+and a line here."""
+
+from __future__ import annotations
+
+from .base import Check
+from .structure import STRUCTURE_CHECKS
+
+ALL_CHECKS: tuple[type[Check], ...] = (*STRUCTURE_CHECKS,)
+
+
+def all_checks() -> list[Check]:
+    return [cls() for cls in ALL_CHECKS]
+
+
+def check_by_code_or_name(key: str) -> type[Check] | None:
+    k = key.strip()
+    for cls in ALL_CHECKS:
+        if cls.code == k.upper() or cls.name == k.lower():
+            return cls
+    return None

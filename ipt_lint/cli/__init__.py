@@ -1,0 +1,1 @@
+"""The command line (click): `ipt-lint`, `python -m ipt_lint`."""

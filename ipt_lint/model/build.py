@@ -1,0 +1,364 @@
+"""Stage 2, model: syntax tree -> `Ruleset`, replaying the dump as iptables-restore would, and the
+structure problems that come out of that replay (IPT101-IPT106, value checks for IPT105)."""
+
+from __future__ import annotations
+
+from ..parse import ParsedDump
+from ..parse.ast import ChainDecl, Commit, Diagnostic, Match, Option, Rule, Span, TableHeader
+from ..parse.extensions import STANDARD_TARGETS, builtin_option, match_extension, target_extension
+from ..parse.values import VALIDATORS
+from . import values as V
+from .types import (
+    BUILTIN_CHAINS,
+    AddrMatch,
+    Chain,
+    IfaceMatch,
+    MatchModel,
+    OptionValue,
+    ProtoMatch,
+    RuleModel,
+    Ruleset,
+    Table,
+    TargetModel,
+)
+
+MAX_CHAIN_NAME = 28
+
+# Typed parsers for the options the semantics engine reads; (module or "*", option) -> parser.
+# Anything else is validated by the extension table's validators and kept as text.
+_TYPED = {
+    ("*", "--dport"): lambda t, f: V.parse_port_range(t),
+    ("*", "--sport"): lambda t, f: V.parse_port_range(t),
+    ("multiport", "--dports"): lambda t, f: V.parse_port_list(t),
+    ("multiport", "--sports"): lambda t, f: V.parse_port_list(t),
+    ("multiport", "--ports"): lambda t, f: V.parse_port_list(t),
+    ("conntrack", "--ctstate"): lambda t, f: V.parse_ctstate(t),
+    ("state", "--state"): lambda t, f: V.parse_ctstate(t),
+    ("conntrack", "--ctorigdst"): lambda t, f: V.parse_net_list(t, f),
+    ("conntrack", "--ctorigsrc"): lambda t, f: V.parse_net_list(t, f),
+    ("conntrack", "--ctrepldst"): lambda t, f: V.parse_net_list(t, f),
+    ("conntrack", "--ctreplsrc"): lambda t, f: V.parse_net_list(t, f),
+    ("conntrack", "--ctorigdstport"): lambda t, f: V.parse_port_range(t),
+    ("conntrack", "--ctorigsrcport"): lambda t, f: V.parse_port_range(t),
+    ("conntrack", "--ctproto"): lambda t, f: V.parse_protocol(t),
+    ("addrtype", "--dst-type"): lambda t, f: V.parse_addrtype(t),
+    ("addrtype", "--src-type"): lambda t, f: V.parse_addrtype(t),
+    ("mark", "--mark"): lambda t, f: V.parse_mark(t),
+    ("connmark", "--mark"): lambda t, f: V.parse_mark(t),
+    ("MARK", "--set-xmark"): lambda t, f: V.parse_mark(t),
+    ("MARK", "--set-mark"): lambda t, f: V.parse_mark(t),
+    ("CONNMARK", "--set-xmark"): lambda t, f: V.parse_mark(t),
+    ("CONNMARK", "--set-mark"): lambda t, f: V.parse_mark(t),
+    ("DNAT", "--to-destination"): lambda t, f: V.parse_nat_range(t, f),
+    ("SNAT", "--to-source"): lambda t, f: V.parse_nat_range(t, f),
+    ("REDIRECT", "--to-ports"): lambda t, f: V.parse_port_range(t, "-"),
+    ("MASQUERADE", "--to-ports"): lambda t, f: V.parse_port_range(t, "-"),
+    ("icmp", "--icmp-type"): lambda t, f: V.parse_icmp_type(t),
+}
+
+
+class _Builder:
+    def __init__(self, parsed: ParsedDump):
+        self.parsed = parsed
+        self.family = parsed.family
+        self.ruleset = Ruleset(parsed.file, parsed.family)
+        self.problems: list[Diagnostic] = []
+        self.table: Table | None = None
+        self.pending_jumps: list[tuple[RuleModel, str]] = []
+
+    def problem(self, code: str, message: str, span: Span, detail: str = "") -> None:
+        self.problems.append(Diagnostic(code, message, span, detail))
+
+    # --- replay -----------------------------------------------------------------------
+
+    def run(self) -> tuple[Ruleset, list[Diagnostic]]:
+        for node in self.parsed.statements:
+            if isinstance(node, TableHeader):
+                self.open_table(node)
+            elif isinstance(node, ChainDecl):
+                self.declare(node)
+            elif isinstance(node, Commit):
+                self.commit(node)
+            elif isinstance(node, Rule):
+                self.command(node)
+        if self.table is not None:
+            last = len(self.parsed.source_lines)
+            self.problem(
+                "IPT103",
+                f"table `{self.table.name}' is not closed by COMMIT (iptables-restore: COMMIT expected at line {last + 1})",
+                self.table.span,
+                detail="add a line `COMMIT` at the end of the table",
+            )
+            self.close_table()
+        return self.ruleset, self.problems
+
+    def open_table(self, node: TableHeader) -> None:
+        if self.table is not None:
+            self.problem(
+                "IPT103",
+                f"table `{self.table.name}' is not closed by COMMIT before `*{node.name}' on line {node.span.line}",
+                self.table.span,
+                detail="add `COMMIT` before the next table",
+            )
+            self.close_table()
+        if node.name not in BUILTIN_CHAINS:
+            self.problem("IPT106", f"unknown table `{node.name}'", node.span)
+        if len(node.name) > 31:
+            self.problem("IPT105", f"table name `{node.name}' is longer than 31 characters", node.span)
+        if node.name in self.ruleset.tables:
+            first = self.ruleset.tables[node.name].span.line
+            self.problem(
+                "IPT104",
+                f"table `{node.name}' appears again (first on line {first}); iptables-restore flushes it, "
+                "so the rules of the first block are lost",
+                node.span,
+            )
+        table = Table(node.name, node.span)
+        for name in BUILTIN_CHAINS.get(node.name, ()):
+            table.chains[name] = Chain(name, node.name, True, "ACCEPT", None)
+        self.table = table
+        self.ruleset.tables[node.name] = table
+
+    def close_table(self) -> None:
+        table = self.table
+        assert table is not None
+        for rule, target in self.pending_jumps:
+            if target not in table.chains:
+                self.problem(
+                    "IPT101",
+                    f"jump to chain `{target}', which is not declared in table `{table.name}' "
+                    "and is not a target module",
+                    rule.target.span or rule.span,
+                    detail=f"declare it with `:{target} - [0:0]` or fix the name",
+                )
+        self.pending_jumps = []
+        self.table = None
+
+    def commit(self, node: Commit) -> None:
+        if self.table is None:
+            self.problem("IPT100", "COMMIT outside a table (iptables-restore: line failed)", node.span)
+            return
+        self.table.committed = True
+        self.close_table()
+
+    def declare(self, node: ChainDecl) -> None:
+        table = self.table
+        if table is None:
+            self.problem("IPT100", "chain declaration outside a table", node.span)
+            return
+        name = node.name
+        if len(name) > MAX_CHAIN_NAME:
+            self.problem("IPT105", f"chain name `{name}' is longer than {MAX_CHAIN_NAME} characters", node.span)
+        if name in STANDARD_TARGETS or name.startswith(("-", "!")):
+            self.problem("IPT105", f"invalid chain name `{name}'", node.span)
+        if table.name not in BUILTIN_CHAINS:
+            return  # an unknown table is reported once, at its header
+        builtin = name in BUILTIN_CHAINS.get(table.name, ())
+        chain = table.chains.get(name)
+        if builtin:
+            if node.policy not in ("ACCEPT", "DROP"):
+                self.problem("IPT106", f"Bad policy name `{node.policy}' for built-in chain {name}", node.span.at(2 + len(name)))
+            if chain is not None and chain.span is not None:
+                self.problem("IPT104", f"chain `{name}' declared twice (first on line {chain.span.line})", node.span)
+            chain = table.chains[name]
+            chain.policy = node.policy if node.policy in ("ACCEPT", "DROP") else chain.policy
+            chain.span = node.span
+            chain.counters = node.counters
+            return
+        if node.policy != "-":
+            self.problem(
+                "IPT106",
+                f"policy `{node.policy}' on user chain `{name}': only built-in chains have policies",
+                node.span.at(2 + len(name)),
+            )
+        if chain is not None:
+            self.problem("IPT104", f"chain `{name}' declared twice (first on line {chain.span.line if chain.span else '?'})", node.span)
+            return
+        table.chains[name] = Chain(name, table.name, False, None, node.span, node.counters)
+
+    def command(self, rule: Rule) -> None:
+        table = self.table
+        if table is None:
+            self.problem("IPT100", "rule outside a table (iptables-restore: line failed)", rule.span)
+            return
+        if rule.command == "-N":
+            self.declare(ChainDecl(rule.span, rule.chain, "-", None))
+            return
+        if rule.command == "-P":
+            if rule.target:
+                self.declare_policy(rule)
+            return
+        chain = table.chains.get(rule.chain)
+        if chain is None:
+            if rule.command in ("-A", "-I"):
+                self.problem(
+                    "IPT102",
+                    f"rule added to chain `{rule.chain}', which is not declared in table `{table.name}'",
+                    rule.span,
+                    detail=f"declare it with `:{rule.chain} - [0:0]`",
+                )
+            return
+        if rule.command == "-F":
+            chain.rules.clear()
+            return
+        if rule.command == "-X":
+            if not chain.builtin:
+                del table.chains[rule.chain]
+            return
+        model = self.rule_model(rule, table.name, len(chain.rules))
+        if rule.command == "-A":
+            chain.rules.append(model)
+            return
+        if rule.command == "-I":
+            pos = (rule.position or 1) - 1
+            chain.rules.insert(min(pos, len(chain.rules)), model)
+        elif rule.command == "-D":
+            for k, existing in enumerate(chain.rules):
+                if _same_rule(existing.ast, rule):
+                    del chain.rules[k]
+                    break
+        else:
+            self.problem("IPT107", f"command {rule.command} is not modelled; the rule is ignored", rule.span)
+            return
+        # -I and -D move the rules after them; -A (the common case) needs no renumbering.
+        for k, r in enumerate(chain.rules):
+            if r.index != k:
+                chain.rules[k] = _reindex(r, k)
+
+    def declare_policy(self, rule: Rule) -> None:
+        assert self.table is not None and rule.target is not None
+        self.declare(ChainDecl(rule.span, rule.chain, rule.target.name, None))
+
+    # --- rules ------------------------------------------------------------------------
+
+    def rule_model(self, rule: Rule, table: str, index: int) -> RuleModel:
+        src = dst = None
+        in_iface = out_iface = None
+        proto = None
+        fragment = None
+        for opt in rule.builtins:
+            if not opt.values and opt.name not in ("-f", "-4", "-6"):
+                continue
+            try:
+                if opt.name in ("-s", "-d"):
+                    am = AddrMatch(opt.negated, V.parse_net_list(opt.values[0], self.family))
+                    if opt.name == "-s":
+                        src = am
+                    else:
+                        dst = am
+                elif opt.name in ("-i", "-o"):
+                    im = IfaceMatch(opt.negated, V.parse_iface(opt.values[0]))
+                    if opt.name == "-i":
+                        in_iface = im
+                    else:
+                        out_iface = im
+                elif opt.name == "-p":
+                    number = V.parse_protocol(opt.values[0])
+                    proto = ProtoMatch(opt.negated, number, V.PROTOCOL_NAMES.get(number, str(number)))
+                elif opt.name == "-f":
+                    fragment = not opt.negated
+                    if self.family == "ipv6":
+                        self.problem("IPT100", "-f is not supported by ip6tables (use -m frag)", opt.span)
+                elif opt.name == "-c":
+                    for v in opt.values:
+                        if not v.isdigit():
+                            raise ValueError("-c packet counter not numeric")
+            except ValueError as exc:
+                self.problem("IPT105", str(exc), opt.span)
+        matches = tuple(self.match_model(m) for m in rule.matches)
+        target = self.target_model(rule, table)
+        model = RuleModel(
+            table=table,
+            chain=rule.chain,
+            index=index,
+            span=rule.span,
+            src=src,
+            dst=dst,
+            in_iface=in_iface,
+            out_iface=out_iface,
+            proto=proto,
+            fragment=fragment,
+            matches=matches,
+            target=target,
+            ast=rule,
+            counters=rule.counters,
+        )
+        if target is not None and target.kind in ("jump", "goto"):
+            self.pending_jumps.append((model, target.name))
+        return model
+
+    def options(self, module: str, options: tuple[Option, ...], spec_of) -> dict[str, OptionValue]:
+        out: dict[str, OptionValue] = {}
+        for opt in options:
+            value = None
+            parser = _TYPED.get((module, opt.name)) or (
+                _TYPED.get(("*", opt.name)) if module in ("tcp", "udp", "sctp", "dccp", "udplite") else None
+            )
+            try:
+                if parser is not None and opt.values:
+                    value = parser(opt.values[0], self.family)
+                    if opt.name == "--tcp-flags":
+                        value = None
+                else:
+                    spec = spec_of(opt.name)
+                    check = VALIDATORS.get(spec.value_type) if spec is not None else None
+                    if check is not None and opt.values:
+                        message = check(" ".join(opt.values) if spec.arity > 1 else opt.values[0], self.family)
+                        if message:
+                            raise ValueError(message)
+                    if spec is not None and spec.max_len is not None and opt.values and len(opt.values[0]) > spec.max_len:
+                        raise ValueError(
+                            f"value of {opt.name} is {len(opt.values[0])} characters long; iptables takes at most {spec.max_len}"
+                        )
+            except ValueError as exc:
+                self.problem("IPT105", str(exc), opt.span)
+            out[opt.name] = OptionValue(opt.name, opt.negated, opt.values, value, opt.span)
+        return out
+
+    def match_model(self, m: Match) -> MatchModel:
+        ext = match_extension(m.module, self.family) if m.known else None
+        spec_of = ext.option if ext is not None else (lambda name: None)
+        return MatchModel(m.module, self.options(m.module, m.options, spec_of), m.known, m.implicit, m.span)
+
+    def target_model(self, rule: Rule, table: str) -> TargetModel | None:
+        t = rule.target
+        if t is None:
+            return None
+        if t.goto:
+            return TargetModel(t.name, "goto", {}, t.span)
+        if t.name in STANDARD_TARGETS:
+            return TargetModel(t.name, "verdict", {}, t.span)
+        assert self.table is not None
+        if t.name in self.table.chains:
+            return TargetModel(t.name, "jump", {}, t.span)
+        ext = target_extension(t.name, self.family)
+        if ext is None and not t.options:
+            # Not a target module: a jump to a user chain, checked when the table is committed.
+            return TargetModel(t.name, "jump", {}, t.span)
+        if ext is None:
+            self.problem("IPT107", f"target `{t.name}' is not known to ipt-lint", t.span)
+            spec_of = lambda name: None  # noqa: E731
+        else:
+            spec_of = ext.option
+        return TargetModel(t.name, "extension", self.options(t.name, t.options, spec_of), t.span)
+
+
+def _same_rule(a: Rule, b: Rule) -> bool:
+    """`-D CHAIN rule-spec` deletes the first rule with the same options (positions aside)."""
+
+    def key(r: Rule):
+        opts = lambda options: [(o.name, o.negated, o.values) for o in options]  # noqa: E731
+        target = (r.target.name, r.target.goto, opts(r.target.options)) if r.target else None
+        return opts(r.builtins), [(m.module, opts(m.options)) for m in r.matches], target
+
+    return key(a) == key(b)
+
+
+def _reindex(rule: RuleModel, index: int) -> RuleModel:
+    from dataclasses import replace
+
+    return replace(rule, index=index)
+
+
+def build_model(parsed: ParsedDump) -> tuple[Ruleset, list[Diagnostic]]:
+    return _Builder(parsed).run()

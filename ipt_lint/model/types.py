@@ -1,0 +1,209 @@
+"""The rule model: tables, chains and rules with typed matches and targets.
+
+Built from the syntax tree by `ipt_lint.model.build`. Everything later (semantics, checks, reports)
+reads this, never the text. Values are typed (addresses as (value, mask) integers, ports as
+ranges, interfaces with their `+` wildcard) and negation is kept next to every value.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from ..parse.ast import Counters, Rule, Span
+
+BUILTIN_CHAINS: dict[str, tuple[str, ...]] = {
+    "filter": ("INPUT", "FORWARD", "OUTPUT"),
+    "nat": ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"),
+    "mangle": ("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"),
+    "raw": ("PREROUTING", "OUTPUT"),
+    "security": ("INPUT", "FORWARD", "OUTPUT"),
+}
+TABLE_ORDER = ("raw", "mangle", "nat", "filter", "security")  # netfilter priority order per hook
+VERDICTS = frozenset({"ACCEPT", "DROP", "RETURN", "QUEUE"})
+
+
+@dataclass(frozen=True, slots=True)
+class Net:
+    """An address with a (possibly non-contiguous) mask, as integers. `bits` is 32 or 128."""
+
+    value: int
+    mask: int
+    bits: int
+
+    @property
+    def family(self) -> str:
+        return "ipv6" if self.bits == 128 else "ipv4"
+
+    def contains_int(self, addr: int) -> bool:
+        return addr & self.mask == self.value
+
+    @property
+    def prefixlen(self) -> int | None:
+        """The prefix length when the mask is contiguous, else None."""
+        inv = (~self.mask) & ((1 << self.bits) - 1)
+        if inv & (inv + 1):
+            return None
+        return self.bits - inv.bit_length()
+
+    def network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+        p = self.prefixlen
+        if p is None:
+            return None
+        return ipaddress.ip_network((self.value, p))
+
+    def __str__(self) -> str:
+        addr = ipaddress.ip_address(self.value) if self.bits == 32 else ipaddress.IPv6Address(self.value)
+        p = self.prefixlen
+        if p is not None:
+            return f"{addr}/{p}"
+        return f"{addr}/{ipaddress.ip_address(self.mask) if self.bits == 32 else ipaddress.IPv6Address(self.mask)}"
+
+
+@dataclass(frozen=True, slots=True)
+class AddrMatch:
+    """`[!] -s a[,b...]`: any of the networks (iptables expands a list into several rules)."""
+
+    negated: bool
+    nets: tuple[Net, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Iface:
+    """An interface name; `eth+` is a wildcard on the prefix `eth` (`+` alone matches any)."""
+
+    name: str
+    wildcard: bool
+
+    def matches(self, iface: str) -> bool:
+        return iface.startswith(self.name) if self.wildcard else iface == self.name
+
+    def __str__(self) -> str:
+        return self.name + ("+" if self.wildcard else "")
+
+
+@dataclass(frozen=True, slots=True)
+class IfaceMatch:
+    negated: bool
+    iface: Iface
+
+
+@dataclass(frozen=True, slots=True)
+class ProtoMatch:
+    negated: bool
+    number: int  # 0 means all
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class OptionValue:
+    """One option of a match or target: negation, the values as written, and the typed value."""
+
+    name: str
+    negated: bool
+    raw: tuple[str, ...]
+    value: object = None  # typed by ipt_lint.model.values (ranges, marks, sets ...); None if opaque
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MatchModel:
+    module: str
+    options: dict[str, OptionValue]
+    known: bool = True
+    implicit: bool = False
+    span: Span | None = None
+
+    def get(self, name: str) -> OptionValue | None:
+        return self.options.get(name)
+
+
+@dataclass(frozen=True, slots=True)
+class TargetModel:
+    """What a rule does. `kind`: verdict (ACCEPT/DROP/RETURN/QUEUE), jump, goto, extension (DNAT,
+    MARK, LOG, ...). `name` is the chain or extension name."""
+
+    name: str
+    kind: str
+    options: dict[str, OptionValue] = field(default_factory=dict)
+    span: Span | None = None
+
+    def get(self, name: str) -> OptionValue | None:
+        return self.options.get(name)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleModel:
+    table: str
+    chain: str
+    index: int  # position in its chain, from 0
+    span: Span
+    src: AddrMatch | None
+    dst: AddrMatch | None
+    in_iface: IfaceMatch | None
+    out_iface: IfaceMatch | None
+    proto: ProtoMatch | None
+    fragment: bool | None  # True for -f, False for ! -f, None when absent
+    matches: tuple[MatchModel, ...]
+    target: TargetModel | None
+    ast: Rule
+    counters: Counters | None = None
+
+    @property
+    def line(self) -> int:
+        return self.span.line
+
+    @property
+    def text(self) -> str:
+        return self.ast.text
+
+    def match(self, module: str) -> MatchModel | None:
+        for m in self.matches:
+            if m.module == module:
+                return m
+        return None
+
+    def comment(self) -> str | None:
+        for m in self.matches:
+            if m.module == "comment":
+                ov = m.options.get("--comment")
+                if ov and ov.raw:
+                    return ov.raw[0]
+        return None
+
+
+@dataclass(slots=True)
+class Chain:
+    name: str
+    table: str
+    builtin: bool
+    policy: str | None  # ACCEPT/DROP for built-in chains, None for user chains
+    span: Span | None  # the declaration line; None if never declared
+    counters: Counters | None = None
+    rules: list[RuleModel] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Table:
+    name: str
+    span: Span
+    chains: dict[str, Chain] = field(default_factory=dict)
+    committed: bool = False
+
+
+@dataclass(slots=True)
+class Ruleset:
+    """One dump: its tables (in file order), family and where it came from."""
+
+    file: str
+    family: str
+    tables: dict[str, Table] = field(default_factory=dict)
+
+    def chain(self, table: str, name: str) -> Chain | None:
+        t = self.tables.get(table)
+        return t.chains.get(name) if t else None
+
+    def rules(self):
+        for t in self.tables.values():
+            for c in t.chains.values():
+                yield from c.rules

@@ -1,0 +1,170 @@
+"""The syntax tree of an iptables-save dump: frozen dataclasses, each node with its source position.
+
+Two layers:
+
+* line level, straight from the grammar: `Comment`, `TableHeader`, `ChainDecl`, `Commit`, and
+  `RuleLine` (the rule's arguments, tokenised exactly as iptables-restore does);
+* rule level, built by `ipt_lint.parse.structure`: a `Rule` with its built-in options, its `Match`
+  blocks (`-m tcp --dport 22`) and its `Target` (`-j DNAT --to-destination ...`), each option an
+  `Option` with its values.
+
+Positions are 1-based lines and columns of the physical file. A column counts characters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+
+class Span(NamedTuple):
+    """Where a node starts. A named tuple, not a dataclass: there is one per option of every rule,
+    and on a 100k-rule dump their construction cost shows."""
+
+    file: str
+    line: int
+    column: int = 1
+
+    def at(self, column: int) -> "Span":
+        return Span(self.file, self.line, column)
+
+
+@dataclass(frozen=True, slots=True)
+class Counters:
+    """`[packets:bytes]`. Kept as text: iptables-restore discards them unchecked without `-c`."""
+
+    packets: str
+    bytes: str
+
+
+# --- line level ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    span: Span
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class TableHeader:
+    span: Span
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChainDecl:
+    span: Span
+    name: str
+    policy: str
+    counters: Counters | None
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    """One argument of a rule line after iptables' tokeniser: quotes removed, escapes resolved."""
+
+    text: str
+    column: int
+    quoted: bool = False
+    unterminated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RuleLine:
+    """A rule line's arguments. Kept as parallel tuples (text, column) rather than one `Arg` per
+    argument because this is the hot path; `args` gives the `Arg` view."""
+
+    span: Span
+    counters: Counters | None
+    tokens: tuple[str, ...]
+    columns: tuple[int, ...]
+    quoted: frozenset[int] = frozenset()  # indexes of tokens that had a quoted section
+    unterminated: int | None = None  # index of a token whose quote was never closed
+
+    @property
+    def args(self) -> tuple[Arg, ...]:
+        return tuple(
+            Arg(t, c, i in self.quoted, i == self.unterminated)
+            for i, (t, c) in enumerate(zip(self.tokens, self.columns))
+        )
+
+    @classmethod
+    def from_args(cls, span: Span, counters: Counters | None, args) -> "RuleLine":
+        args = tuple(args)
+        unterminated = next((i for i, a in enumerate(args) if a.unterminated), None)
+        return cls(
+            span,
+            counters,
+            tuple(a.text for a in args),
+            tuple(a.column for a in args),
+            frozenset(i for i, a in enumerate(args) if a.quoted),
+            unterminated,
+        )
+
+
+LineNode = Comment | TableHeader | ChainDecl | Commit | RuleLine
+
+
+# --- rule level -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """`[!] --name value...`. `name` is the canonical spelling; `written` what the dump said."""
+
+    span: Span
+    name: str
+    negated: bool
+    values: tuple[str, ...]
+    written: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A match block: `-m conntrack --ctstate NEW`, or one loaded implicitly by `-p tcp --dport`."""
+
+    span: Span
+    module: str
+    options: tuple[Option, ...]
+    implicit: bool = False
+    known: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """`-j NAME [options]` or `-g CHAIN`."""
+
+    span: Span
+    name: str
+    options: tuple[Option, ...] = ()
+    goto: bool = False
+    known: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    span: Span
+    command: str  # "-A", "-I", ...: iptables-save only writes -A
+    chain: str
+    builtins: tuple[Option, ...]  # -s -d -i -o -p -f, in the order written
+    matches: tuple[Match, ...]
+    target: Target | None
+    counters: Counters | None = None
+    position: int | None = None  # for -I CHAIN N
+    text: str = field(default="", compare=False)  # the physical line, for reports
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """A problem the parse or model stage found, with the finding code it becomes."""
+
+    code: str
+    message: str
+    span: Span
+    detail: str = ""

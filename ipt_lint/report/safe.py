@@ -1,0 +1,22 @@
+"""Text from a dump is untrusted: it must reach the terminal literally.
+
+Reporters build rich `Text` objects (never markup strings) from dump content, so `[red]` in a
+comment prints as `[red]`; and control characters (escape sequences, carriage returns, bells) are
+shown as visible escapes so a dump cannot move the cursor or recolour the screen.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` with control and bidi characters replaced by `\\xNN` / `\\uNNNN` escapes."""
+
+    def esc(m: re.Match) -> str:
+        c = ord(m.group())
+        return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+    return _CONTROL.sub(esc, text.replace("\t", " "))
