@@ -4,9 +4,13 @@ and a line here."""
 from __future__ import annotations
 
 from .base import Check
+from .chains import CHAIN_CHECKS
 from .structure import STRUCTURE_CHECKS
 
-ALL_CHECKS: tuple[type[Check], ...] = (*STRUCTURE_CHECKS,)
+ALL_CHECKS: tuple[type[Check], ...] = (
+    *STRUCTURE_CHECKS,  # IPT1xx file and structure
+    *CHAIN_CHECKS,  # IPT201, IPT204-206 on the chain graph
+)
 
 
 def all_checks() -> list[Check]:

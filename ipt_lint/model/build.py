@@ -232,6 +232,7 @@ class _Builder:
     # --- rules ------------------------------------------------------------------------
 
     def rule_model(self, rule: Rule, table: str, index: int) -> RuleModel:
+        problems_before = len(self.problems)
         src = dst = None
         in_iface = out_iface = None
         proto = None
@@ -282,6 +283,7 @@ class _Builder:
             target=target,
             ast=rule,
             counters=rule.counters,
+            invalid=rule.broken or any(p.code == "IPT105" for p in self.problems[problems_before:]),
         )
         if target is not None and target.kind in ("jump", "goto"):
             self.pending_jumps.append((model, target.name))

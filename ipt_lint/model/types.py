@@ -148,6 +148,7 @@ class RuleModel:
     target: TargetModel | None
     ast: Rule
     counters: Counters | None = None
+    invalid: bool = False  # a value iptables rejects (IPT105): what it would match is unknown
 
     @property
     def line(self) -> int:
@@ -162,6 +163,21 @@ class RuleModel:
             if m.module == module:
                 return m
         return None
+
+    @property
+    def unconditional(self) -> bool:
+        """True when the rule matches every packet: no addresses, interfaces, protocol, fragment
+        flag, and no matches other than comments."""
+        return (
+            not self.invalid
+            and self.src is None
+            and self.dst is None
+            and self.in_iface is None
+            and self.out_iface is None
+            and (self.proto is None or (self.proto.number == 0 and not self.proto.negated))
+            and self.fragment is None
+            and all(m.module == "comment" for m in self.matches)
+        )
 
     def comment(self) -> str | None:
         for m in self.matches:

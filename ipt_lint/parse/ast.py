@@ -158,6 +158,7 @@ class Rule:
     counters: Counters | None = None
     position: int | None = None  # for -I CHAIN N
     text: str = field(default="", compare=False)  # the physical line, for reports
+    broken: bool = False  # iptables rejects the line (IPT100/IPT105): what it matches is unknown
 
 
 @dataclass(frozen=True, slots=True)

@@ -182,7 +182,8 @@ def _fill(plan: _Plan, line: RuleLine, text: str) -> tuple[Rule | None, list[Dia
             name = t.name
         target = Target(at(columns[t.at]), name, options(t.options), t.goto, t.known)
     position = int(tokens[plan.position]) if plan.position is not None else None
-    rule = Rule(span, plan.command, tokens[1], builtins, matches, target, line.counters, position, text)
+    broken = any(p.code in ("IPT100", "IPT105") for p in problems)
+    rule = Rule(span, plan.command, tokens[1], builtins, matches, target, line.counters, position, text, broken)
     return rule, problems
 
 
