@@ -48,6 +48,9 @@ def parse_line(text: str, file: str, line: int) -> LineNode:
     return node
 
 
+# Protocols, matches and targets only ip6tables knows (after -p, -m or -j).
+_V6_ONLY_NAMES = frozenset({"ipv6-icmp", "icmpv6", "icmp6", "frag", "hbh", "dst", "rt", "mh",
+                            "ipv6header", "eui64", "srh", "HL", "DNPT", "SNPT"})
 _V6_HEADER = re.compile(r"#.*\bip6tables")
 _V4_HEADER = re.compile(r"#.*\biptables")
 
@@ -135,6 +138,13 @@ def detect_family(nodes: list[tuple[int, LineNode]]) -> tuple[str, str]:
                 return "ipv6", f"`-6` on line {node.span.line}"
             if a in ("-4", "--ipv4"):
                 return "ipv4", f"`-4` on line {node.span.line}"
+            prev = args[k - 1] if k else ""
+            if (
+                (prev in ("-m", "--match", "-p", "--protocol", "-j", "--jump") and a in _V6_ONLY_NAMES)
+                or a == "--icmpv6-type"
+                or (prev == "--reject-with" and a.startswith("icmp6-"))
+            ):
+                return "ipv6", f"IPv6-only `{a}` on line {node.span.line}"
             if a in ("-s", "-d", "--source", "--destination", "--to-destination", "--to-source") and k + 1 < len(args):
                 value = args[k + 1]
                 if value.count(":") >= 2 or value.startswith("["):

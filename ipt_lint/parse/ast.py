@@ -169,3 +169,4 @@ class Diagnostic:
     message: str
     span: Span
     detail: str = ""
+    severity: str | None = None  # overrides the check's default (e.g. a truncation is a warning)

@@ -24,6 +24,7 @@ from .extensions import (
     OptionSpec,
     builtin_option,
     match_extension,
+    option_value_count,
     target_extension,
 )
 
@@ -45,7 +46,8 @@ MAX_ARGS = 255 - 3
 MAX_TOKEN_BYTES = 1023
 
 # Words whose following value decides how the rest of the line groups.
-_NAMING = frozenset({"-m", "--match", "-j", "--jump", "-g", "--goto", "-p", "--protocol"})
+_NAMING = frozenset({"-m", "--match", "-j", "--jump", "-g", "--goto", "-p", "--protocol",
+                     "-c", "--set-counters"})  # -c takes one value `P,B` or two `P B`
 
 # Options that iptables accepts more than once in one block.
 _REPEATABLE = frozenset({"--u32", "--string", "--hex-string"})
@@ -382,6 +384,9 @@ def _take_values(shape, i: int, spec: OptionSpec, inline: bool, problem, spellin
     values: list[Ref] = [-(i + 1)] if inline else []
     j = i + 1
     want = spec.arity
+    if spec.name == "-c" and not inline:
+        following = [t if isinstance(t, str) else "0" for t in shape[j : j + 2]]
+        want = option_value_count(spec, following) or 2
     if want < 0:  # one optional value: taken only if it does not look like an option
         if not values and j < len(shape) and not is_option_word(shape[j]) and shape[j] != "!":
             values.append(j)
