@@ -309,9 +309,14 @@ class _Builder:
                         if message:
                             raise ValueError(message)
                     if spec is not None and spec.max_len is not None and opt.values and len(opt.values[0]) > spec.max_len:
-                        raise ValueError(
-                            f"value of {opt.name} is {len(opt.values[0])} characters long; iptables takes at most {spec.max_len}"
-                        )
+                        # iptables keeps the first max_len characters without a word: the rule
+                        # loads, but not as written.
+                        self.problems.append(Diagnostic(
+                            "IPT108",
+                            f"value of {opt.name} is {len(opt.values[0])} characters long; iptables silently "
+                            f"keeps only the first {spec.max_len}",
+                            opt.span, severity="warning",
+                        ))
             except ValueError as exc:
                 self.problem("IPT105", str(exc), opt.span)
             out[opt.name] = OptionValue(opt.name, opt.negated, opt.values, value, opt.span)
@@ -320,7 +325,28 @@ class _Builder:
     def match_model(self, m: Match) -> MatchModel:
         ext = match_extension(m.module, self.family) if m.known else None
         spec_of = ext.option if ext is not None else (lambda name: None)
-        return MatchModel(m.module, self.options(m.module, m.options, spec_of), m.known, m.implicit, m.span)
+        options = self.options(m.module, m.options, spec_of)
+        if ext is not None:
+            self.check_combination(ext, options, m.span)
+        return MatchModel(m.module, options, m.known, m.implicit, m.span)
+
+    def check_combination(self, ext, options: dict[str, OptionValue], span: Span) -> None:
+        """What iptables' extensions insist on across options: DNAT needs --to-destination,
+        MARK one of its mark options, --every needs --packet, and exclusive options."""
+        given = set(options)
+        for name in ext.required:
+            if name not in given:
+                self.problem("IPT100", f"{ext.name}: option \"{name}\" must be specified", span)
+        for group in ext.one_of:
+            if not given & group:
+                self.problem("IPT100", f"{ext.name}: one of {', '.join(sorted(group))} is required", span)
+        for group in ext.exclusive:
+            both = sorted(given & group)
+            if len(both) > 1:
+                self.problem("IPT100", f"{ext.name}: {' and '.join(both)} cannot be combined", span)
+        for a, b in ext.requires:
+            if a in given and b not in given:
+                self.problem("IPT100", f"{ext.name}: {a} needs {b}", span)
 
     def target_model(self, rule: Rule, table: str) -> TargetModel | None:
         t = rule.target
@@ -342,7 +368,10 @@ class _Builder:
             spec_of = lambda name: None  # noqa: E731
         else:
             spec_of = ext.option
-        return TargetModel(t.name, "extension", self.options(t.name, t.options, spec_of), t.span)
+        options = self.options(t.name, t.options, spec_of)
+        if ext is not None:
+            self.check_combination(ext, options, t.span)
+        return TargetModel(t.name, "extension", options, t.span)
 
 
 def _same_rule(a: Rule, b: Rule) -> bool:
