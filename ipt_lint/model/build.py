@@ -57,6 +57,33 @@ _TYPED = {
 }
 
 
+# (family, module, option, values) -> (typed value, error message, kept length): the same values
+# recur thousands of times in large dumps (ports, pod CIDRs, marks), so each is checked once.
+_CHECKED: dict[tuple, tuple[object, str | None, int | None]] = {}
+
+
+def _check_value(family: str, module: str, opt: Option, spec_of) -> tuple[object, str | None, int | None]:
+    parser = _TYPED.get((module, opt.name)) or (
+        _TYPED.get(("*", opt.name)) if module in ("tcp", "udp", "sctp", "dccp", "udplite") else None
+    )
+    try:
+        if parser is not None and opt.values:
+            return parser(opt.values[0], family), None, None
+        spec = spec_of(opt.name)
+        if spec is None or not opt.values:
+            return None, None, None
+        check = VALIDATORS.get(spec.value_type)
+        if check is not None:
+            message = check(" ".join(opt.values) if spec.arity > 1 else opt.values[0], family)
+            if message:
+                return None, message, None
+        if spec.max_len is not None and len(opt.values[0]) > spec.max_len:
+            return None, None, spec.max_len
+        return None, None, None
+    except ValueError as exc:
+        return None, str(exc), None
+
+
 class _Builder:
     def __init__(self, parsed: ParsedDump):
         self.parsed = parsed
@@ -292,33 +319,24 @@ class _Builder:
     def options(self, module: str, options: tuple[Option, ...], spec_of) -> dict[str, OptionValue]:
         out: dict[str, OptionValue] = {}
         for opt in options:
-            value = None
-            parser = _TYPED.get((module, opt.name)) or (
-                _TYPED.get(("*", opt.name)) if module in ("tcp", "udp", "sctp", "dccp", "udplite") else None
-            )
-            try:
-                if parser is not None and opt.values:
-                    value = parser(opt.values[0], self.family)
-                    if opt.name == "--tcp-flags":
-                        value = None
-                else:
-                    spec = spec_of(opt.name)
-                    check = VALIDATORS.get(spec.value_type) if spec is not None else None
-                    if check is not None and opt.values:
-                        message = check(" ".join(opt.values) if spec.arity > 1 else opt.values[0], self.family)
-                        if message:
-                            raise ValueError(message)
-                    if spec is not None and spec.max_len is not None and opt.values and len(opt.values[0]) > spec.max_len:
-                        # iptables keeps the first max_len characters without a word: the rule
-                        # loads, but not as written.
-                        self.problems.append(Diagnostic(
-                            "IPT108",
-                            f"value of {opt.name} is {len(opt.values[0])} characters long; iptables silently "
-                            f"keeps only the first {spec.max_len}",
-                            opt.span, severity="warning",
-                        ))
-            except ValueError as exc:
-                self.problem("IPT105", str(exc), opt.span)
+            key = (self.family, module, opt.name, opt.values)
+            checked = _CHECKED.get(key)
+            if checked is None:
+                if len(_CHECKED) > 200_000:
+                    _CHECKED.clear()
+                checked = _CHECKED[key] = _check_value(self.family, module, opt, spec_of)
+            value, error, kept = checked
+            if error is not None:
+                self.problem("IPT105", error, opt.span)
+            if kept is not None:
+                # iptables keeps the first `kept` characters without a word: the rule loads, but
+                # not as written.
+                self.problems.append(Diagnostic(
+                    "IPT108",
+                    f"value of {opt.name} is {len(opt.values[0])} characters long; iptables silently "
+                    f"keeps only the first {kept}",
+                    opt.span, severity="warning",
+                ))
             out[opt.name] = OptionValue(opt.name, opt.negated, opt.values, value, opt.span)
         return out
 

@@ -75,8 +75,18 @@ def parse_net(text: str, family: str) -> Net:
     return Net(int(addr) & mask, mask, bits)
 
 
+_NETS: dict[tuple[str, str], tuple[Net, ...]] = {}
+
+
 def parse_net_list(text: str, family: str) -> tuple[Net, ...]:
-    return tuple(parse_net(part, family) for part in text.split(","))
+    """`-s a,b` as networks; memoised, since the same networks recur all over a large dump."""
+    key = (text, family)
+    nets = _NETS.get(key)
+    if nets is None:
+        if len(_NETS) > 200_000:
+            _NETS.clear()
+        nets = _NETS[key] = tuple(parse_net(part, family) for part in text.split(","))
+    return nets
 
 
 def parse_iface(text: str) -> Iface:
