@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .checks import LintContext, LintOptions, all_checks
 from .checks.base import Finding, Related, Severity
@@ -17,6 +17,7 @@ from .model.build import build_model
 from .model.types import Ruleset
 from .parse import ParsedDump, parse_bytes, parse_text
 from .policy import Selection
+from .policy.suppressions import Suppressed, apply_suppressions
 
 
 @dataclass
@@ -26,6 +27,8 @@ class LintResult:
     ruleset: Ruleset
     findings: list[Finding]
     errors: list[str]  # internal problems reported instead of a traceback (exit 2)
+    suppressed: list[Suppressed] = field(default_factory=list)  # hidden by `ipt-lint: ignore` in the dump
+    baselined: list[Finding] = field(default_factory=list)  # hidden by --baseline (set by the CLI)
 
 
 def lint_text(
@@ -43,17 +46,22 @@ def lint_text(
     ctx = LintContext(parsed, ruleset, diagnostics, options or LintOptions())
     findings: list[Finding] = []
     errors: list[str] = []
-    sel = selection or Selection()
+    sel = (selection or Selection()).for_file(file)
+    ran: set[str] = set()
     for check in all_checks():
         if not sel.wants(check.code):
             continue
         try:
             findings.extend(check.run(ctx))
+            ran.add(check.code)
         except Exception as exc:  # a bug in one check must not hide the others' findings
             errors.append(f"{file}: internal error in {check.code} {check.name}: {type(exc).__name__}: {exc}")
+    # policy: selection and severity, then the dump's own suppressions (which report IPT901/IPT902)
     findings = sel.apply(findings)
     findings.sort(key=Finding.sort_key)
-    return LintResult(file, parsed, ruleset, _dedupe(findings), errors)
+    outcome = apply_suppressions(parsed, _dedupe(findings), ran, sel)
+    kept = sorted(outcome.kept, key=Finding.sort_key)
+    return LintResult(file, parsed, ruleset, kept, errors, suppressed=outcome.suppressed)
 
 
 @contextlib.contextmanager

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from .base import Check
 from .chains import CHAIN_CHECKS
+from .hygiene import HYGIENE_CHECKS
 from .structure import STRUCTURE_CHECKS
 
 ALL_CHECKS: tuple[type[Check], ...] = (
     *STRUCTURE_CHECKS,  # IPT1xx file and structure
     *CHAIN_CHECKS,  # IPT201, IPT204-206 on the chain graph
+    *HYGIENE_CHECKS,  # IPT9xx suppression hygiene (produced by the policy stage)
 )
 
 
