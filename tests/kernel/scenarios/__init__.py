@@ -1,0 +1,1 @@
+"""Dumps and the scenario table for test_scenarios.py (see README.md)."""
