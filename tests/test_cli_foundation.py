@@ -74,8 +74,10 @@ def test_json_document_shape():
     assert doc["summary"]["error"] == 2
 
 
-def test_fail_on_levels():
-    path = str(FIX / "unknown-module.rules")  # IPT107 warnings only
+def test_fail_on_levels(tmp_path):
+    dump = tmp_path / "warn.rules"  # an unknown match module: one IPT107 warning, nothing else
+    dump.write_text("*filter\n:INPUT DROP [0:0]\n-A INPUT -m nosuchmatch -j ACCEPT\nCOMMIT\n")
+    path = str(dump)
     assert run(path).returncode == 1
     assert run(path, "--fail-on", "error").returncode == 0
     assert run(path, "--fail-on", "never").returncode == 0

@@ -3,7 +3,7 @@ structure problems that come out of that replay (IPT101-IPT106, value checks for
 
 from __future__ import annotations
 
-from ..parse import ParsedDump
+from ..parse import ParsedDump, cap_per_line
 from ..parse.ast import ChainDecl, Commit, Diagnostic, Match, Option, Rule, Span, TableHeader
 from ..parse.extensions import STANDARD_TARGETS, builtin_option, match_extension, target_extension
 from ..parse.values import VALIDATORS
@@ -117,7 +117,7 @@ class _Builder:
                 detail="add a line `COMMIT` at the end of the table",
             )
             self.close_table()
-        return self.ruleset, self.problems
+        return self.ruleset, cap_per_line(self.problems)
 
     def open_table(self, node: TableHeader) -> None:
         if self.table is not None:
@@ -239,6 +239,9 @@ class _Builder:
         if rule.command == "-I":
             pos = (rule.position or 1) - 1
             chain.rules.insert(min(pos, len(chain.rules)), model)
+        elif rule.command == "-D" and rule.position is not None:
+            if 1 <= rule.position <= len(chain.rules):  # `-D CHAIN N` deletes rule N
+                del chain.rules[rule.position - 1]
         elif rule.command == "-D":
             for k, existing in enumerate(chain.rules):
                 if _same_rule(existing.ast, rule):
@@ -253,8 +256,16 @@ class _Builder:
                 chain.rules[k] = _reindex(r, k)
 
     def declare_policy(self, rule: Rule) -> None:
+        """`-P CHAIN POLICY` inside a table: sets a built-in chain's policy (no new declaration)."""
         assert self.table is not None and rule.target is not None
-        self.declare(ChainDecl(rule.span, rule.chain, rule.target.name, None))
+        chain = self.table.chains.get(rule.chain)
+        policy = rule.target.name
+        if chain is None or not chain.builtin:
+            self.problem("IPT106", f"-P on `{rule.chain}', which is not a built-in chain of `{self.table.name}'", rule.span)
+        elif policy not in ("ACCEPT", "DROP"):
+            self.problem("IPT106", f"Bad policy name `{policy}' for built-in chain {rule.chain}", rule.target.span)
+        else:
+            chain.policy = policy
 
     # --- rules ------------------------------------------------------------------------
 

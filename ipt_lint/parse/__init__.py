@@ -27,7 +27,7 @@ from .grammar import LineSyntaxError, parse_line_with_lark
 from .reader import decode, split_lines
 from .structure import build_rule
 
-__all__ = ["ParsedDump", "parse_text", "parse_bytes", "parse_line"]
+__all__ = ["ParsedDump", "parse_text", "parse_bytes", "parse_line", "cap_per_line"]
 
 
 @dataclass(frozen=True)
@@ -90,12 +90,25 @@ def parse_text(text: str, file: str, family: str | None = None, *, undecodable: 
                 )
             )
             continue
+        if isinstance(node, Commit) and pl.text != "COMMIT":
+            diagnostics.append(Diagnostic("IPT100", "Bad argument `COMMIT': nothing may follow COMMIT on its line", node.span))
+            continue
         if isinstance(node, RuleLine) and node.counters is not None and not pl.text.startswith("["):
             diagnostics.append(
                 Diagnostic("IPT100", "Bad argument: counters must start the line", Span(file, pl.number, 1))
             )
             continue
         nodes.append((pl.number, node))
+
+    if lines and lines[-1].text == "COMMIT" and not text.endswith("\n"):
+        diagnostics.append(
+            Diagnostic(
+                "IPT108",
+                "COMMIT is the last line and has no newline: iptables-legacy-restore rejects it (Bad argument `COMMIT')",
+                Span(file, lines[-1].number, 7),
+                detail="end the file with a newline",
+            )
+        )
 
     fam, evidence = family, "given" if family else ""
     if fam is None:
@@ -111,6 +124,8 @@ def parse_text(text: str, file: str, family: str | None = None, *, undecodable: 
         else:
             statements.append(node)
     diagnostics.sort(key=lambda d: (d.span.line, d.span.column))
+    diagnostics = cap_per_line(diagnostics)
+    diagnostics.sort(key=lambda d: (d.span.line, d.span.column))
     return ParsedDump(
         file=file,
         family=fam,
@@ -119,6 +134,35 @@ def parse_text(text: str, file: str, family: str | None = None, *, undecodable: 
         diagnostics=tuple(diagnostics),
         family_evidence=evidence,
     )
+
+
+# iptables-restore stops at the first error of a line. A hostile line of a million stray words
+# must not become a million findings that each repeat the line (quadratic output).
+MAX_PROBLEMS_PER_LINE = 10
+
+
+def cap_per_line(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """At most MAX_PROBLEMS_PER_LINE diagnostics of each code per line, in order; the rest of a
+    code become one diagnostic that counts them, at the first one left out."""
+    counts: dict[tuple[int, str], int] = {}
+    first_dropped: dict[tuple[int, str], Diagnostic] = {}
+    out: list[Diagnostic] = []
+    for d in diagnostics:
+        key = (d.span.line, d.code)
+        n = counts[key] = counts.get(key, 0) + 1
+        if n <= MAX_PROBLEMS_PER_LINE:
+            out.append(d)
+        elif key not in first_dropped:
+            first_dropped[key] = d
+    for key, d in first_dropped.items():
+        more = counts[key] - MAX_PROBLEMS_PER_LINE
+        out.append(Diagnostic(
+            d.code,
+            f"{more} more {d.code} problem{'s' if more != 1 else ''} on this line not reported "
+            f"(the first {MAX_PROBLEMS_PER_LINE} are; iptables-restore stops at the first)",
+            d.span, severity=d.severity,
+        ))
+    return out
 
 
 def detect_family(nodes: list[tuple[int, LineNode]]) -> tuple[str, str]:

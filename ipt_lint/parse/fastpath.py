@@ -13,11 +13,12 @@ from .ast import ChainDecl, Comment, Commit, Counters, LineNode, RuleLine, Span,
 
 # One rule argument, as iptables' tokeniser sees it: a token with a closed quoted section (the
 # closing quote ends it), or a plain run of non-blank characters. Anything else (an unterminated
-# quote) is left to the grammar.
-_ARG = re.compile(r'[^\s"]*"(?:\\.|[^"\\])*"|[^\s"]+')
-_SIMPLE_COUNTERS = re.compile(r"\[([^\s:\]]+):([^\s:\]]+)\]")
-_CHAIN = re.compile(r":([^\s\[\]:]+)[ \t]+([^\s\[\]]+)(?:[ \t]+\[([^\s:\]]+):([^\s:\]]+)\])?[ \t]*$")
-_TABLE = re.compile(r"\*([^\s\[\]:]+)(?:[ \t].*)?$")
+# quote) is left to the grammar. Blanks are space and tab only, as in iptables (not Python's `\s`:
+# a vertical tab or a no-break space is part of a token there).
+_ARG = re.compile(r'[^ \t"]*"(?:\\.|[^"\\])*"|[^ \t"]+')
+_SIMPLE_COUNTERS = re.compile(r"\[([^ \t:\]]+):([^ \t:\]]+)\]")
+_CHAIN = re.compile(r":([^ \t]+)[ \t]+([^ \t\[\]]+)(?:[ \t]+\[([^ \t:\]]+):([^ \t:\]]+)\])?[ \t]*\Z")
+_TABLE = re.compile(r"\*([^ \t]+)(?:[ \t].*)?\Z")
 _ESCAPE = re.compile(r"\\(.)")
 
 
@@ -50,8 +51,11 @@ def parse_line_fast(text: str, file: str, line: int) -> LineNode | None:
 
 def _rule(text: str, file: str, line: int, start: int, counters: Counters | None) -> RuleLine | None:
     if '"' not in text:
-        # The common case: no quotes, so arguments are whitespace-separated words.
-        tokens = text[start:].split()
+        # The common case: no quotes, so arguments are words between spaces and tabs. str.split()
+        # would also split at \v, \f, \r, \x1c-\x1f and Unicode spaces, which iptables does not; in
+        # a printable string the only one of those is the space itself.
+        rest = text[start:].replace("\t", " ")
+        tokens = rest.split() if rest.isprintable() else [t for t in rest.split(" ") if t]
         if not tokens:
             return None
         columns = []
@@ -67,7 +71,7 @@ def _rule(text: str, file: str, line: int, start: int, counters: Counters | None
     pos = start
     for m in _ARG.finditer(text, start):
         gap = text[pos : m.start()]
-        if gap and not gap.isspace():
+        if gap.strip(" \t"):
             return None  # an unterminated quote or something else unusual
         raw = m.group()
         if '"' in raw:
@@ -81,7 +85,7 @@ def _rule(text: str, file: str, line: int, start: int, counters: Counters | None
         columns.append(m.start() + 1)
         pos = m.end()
     tail = text[pos:]
-    if (tail and not tail.isspace()) or not tokens:
+    if tail.strip(" \t") or not tokens:
         return None
     column = 1 if counters is not None else columns[0]
     return RuleLine(Span(file, line, column), counters, tuple(tokens), tuple(columns), frozenset(quoted))

@@ -49,6 +49,10 @@ MAX_TOKEN_BYTES = 1023
 _NAMING = frozenset({"-m", "--match", "-j", "--jump", "-g", "--goto", "-p", "--protocol",
                      "-c", "--set-counters"})  # -c takes one value `P,B` or two `P B`
 
+# Commands that take a rule number after the chain (`-I CHAIN 2`, `-D CHAIN 3`, `-R CHAIN 1`).
+_NUMBERED = frozenset({"-I", "--insert", "-D", "--delete", "-R", "--replace"})
+MAX_RULE_NUMBER = 2**31 - 1  # parse_rulenumber(): 1..INT_MAX, else "Invalid rule number"
+
 # Options that iptables accepts more than once in one block.
 _REPEATABLE = frozenset({"--u32", "--string", "--hex-string"})
 
@@ -120,8 +124,8 @@ def _shape(tokens: tuple[str, ...], family: str) -> tuple:
                 key.append(t)
         elif t[:1] == "-" or t == "!":
             key.append(t)
-        elif i == 2 and t.isdigit():
-            key.append(0)  # -I CHAIN N: the position is a number, whatever its value
+        elif i == 2 and t.isascii() and t.isdigit() and tokens[0] in _NUMBERED:
+            key.append(0)  # -I/-D/-R CHAIN N: the rule number is a number, whatever its value
         else:
             key.append(None)
         naming = t if t in _NAMING else None
@@ -135,6 +139,8 @@ class _ChainName(str):
 _CHAIN = _ChainName("<chain>")
 
 
+_FAMILY_FLAGS = {"-4": "ipv4", "--ipv4": "ipv4", "-6": "ipv6", "--ipv6": "ipv6"}
+
 _PLANS: dict[tuple, _Plan] = {}
 _MAX_PLANS = 20_000  # a hostile dump with endless shapes must not grow the cache without bound
 
@@ -142,6 +148,14 @@ _MAX_PLANS = 20_000  # a hostile dump with endless shapes must not grow the cach
 def build_rule(line: RuleLine, family: str, text: str = "") -> tuple[Rule | None, list[Diagnostic]]:
     """Group the arguments of `line`. Returns (None, problems) when there is no command at all."""
     tokens = line.tokens
+    if tokens and tokens[0] in _FAMILY_FLAGS:
+        # `-4 -A ...`: iptables-restore applies the line, ip6tables-restore skips it (and -6 the
+        # other way round).
+        if _FAMILY_FLAGS[tokens[0]] != family:
+            return None, []
+        line = RuleLine(line.span, line.counters, tokens[1:], line.columns[1:],
+                        frozenset(i - 1 for i in line.quoted if i), None if line.unterminated is None else line.unterminated - 1)
+        tokens = line.tokens
     key = (family, _shape(tokens, family))
     plan = _PLANS.get(key)
     if plan is None:
@@ -184,6 +198,9 @@ def _fill(plan: _Plan, line: RuleLine, text: str) -> tuple[Rule | None, list[Dia
             name = t.name
         target = Target(at(columns[t.at]), name, options(t.options), t.goto, t.known)
     position = int(tokens[plan.position]) if plan.position is not None else None
+    if position is not None and not 1 <= position <= MAX_RULE_NUMBER:
+        problems.append(Diagnostic("IPT100", f"Invalid rule number `{tokens[plan.position]}'",
+                                   at(columns[plan.position])))
     broken = any(p.code in ("IPT100", "IPT105") for p in problems)
     rule = Rule(span, plan.command, tokens[1], builtins, matches, target, line.counters, position, text, broken)
     return rule, problems
@@ -233,7 +250,7 @@ def _compile(shape: tuple, family: str) -> _Plan:
         return done()
     i = 2
     position = None
-    if command == "-I" and i < n and shape[i] == 0:
+    if command in ("-I", "-D", "-R") and i < n and shape[i] == 0:
         position = i
         i += 1
     if command in ("-N", "-X", "-F", "-Z"):
@@ -329,8 +346,13 @@ def _compile(shape: tuple, family: str) -> _Plan:
         if owner is None:
             # Unknown here. Inside an extension ipt-lint does not know, its options are opaque.
             opaque = _last_unknown_block(target_block, blocks)
-            if opaque is None:
-                problem("IPT107", f"unknown option \"{spelling}\"", at)
+            if spelling in ("-t", "--table"):
+                problem("IPT100", "The -t option cannot be used in iptables-restore", at)
+            elif opaque is None:
+                # The extension table is iptables' own: an option none of the loaded extensions
+                # knows is one iptables rejects (`unknown option`). Only inside an extension
+                # ipt-lint does not know (IPT107 on its -m/-j) are options taken on trust.
+                problem("IPT100", f"unknown option \"{spelling}\"", at)
             values = [-(i + 1)] if inline else []
             j = i + 1
             while j < n and not is_option_word(shape[j]) and shape[j] != "!":
@@ -343,7 +365,7 @@ def _compile(shape: tuple, family: str) -> _Plan:
         values, i = _take_values(shape, i, ospec, inline, problem, spelling)
         if negated and not ospec.negatable:
             problem("IPT100", f"option \"{ospec.name}\" cannot be inverted", at)
-        if any(o.name == ospec.name for o in owner.options) and ospec.name not in _REPEATABLE:
+        if any(o.name == ospec.name for o in owner.options) and ospec.name not in _REPEATABLE and owner.name != "policy":
             problem("IPT100", f"option \"{ospec.name}\" given twice in one `{owner.name}' block", at)
         owner.options.append(_OptionPlan(ospec.name, negated, tuple(values), at))
 
