@@ -331,6 +331,15 @@ def restore_verdict(pool: NetnsPool, data: bytes, family: str, *, load: bool = T
             err = r.stderr.decode("utf-8", "replace")
             kind = "reject-load" if DUMP_ERRORS_ON_LOAD.search(err) else "kernel"
             return Verdict(kind, _first(err), main, _error_line(err), per)
+        # The kernel checks some things only for one backend (legacy refuses `! -p tcp -m tcp`
+        # at load time, nft accepts it): a dump that one backend's real load refuses is rejected.
+        # (x_tables and nf_tables are separate in the kernel, so both loads fit in one namespace.)
+        for other in bks[1:]:
+            r2 = pool.run(ns, [_binary(family, other)], data)
+            if r2.returncode != 0:
+                err = r2.stderr.decode("utf-8", "replace")
+                kind = "reject-load" if DUMP_ERRORS_ON_LOAD.search(err) or "failed" in err else "kernel"
+                return Verdict(kind, _first(err), other, _error_line(err), per)
         written = rule_fingerprint(data.decode("utf-8", "replace"), as_written=True)
         if written is None:
             return Verdict("accept", "not compared with iptables-save (commands other than -A)", main, None, per)

@@ -84,6 +84,10 @@ def _check_value(family: str, module: str, opt: Option, spec_of) -> tuple[object
         return None, str(exc), None
 
 
+# Explicit protocol matches and the protocol number their `-p` must give.
+_PROTO_MATCHES = {"tcp": 6, "udp": 17, "sctp": 132, "dccp": 33}
+
+
 class _Builder:
     def __init__(self, parsed: ParsedDump):
         self.parsed = parsed
@@ -306,6 +310,7 @@ class _Builder:
                 self.problem("IPT105", str(exc), opt.span)
         matches = tuple(self.match_model(m) for m in rule.matches)
         target = self.target_model(rule, table)
+        self.check_protocol_needs(rule, proto, matches, target)
         model = RuleModel(
             table=table,
             chain=rule.chain,
@@ -358,6 +363,26 @@ class _Builder:
         if ext is not None:
             self.check_combination(ext, options, m.span)
         return MatchModel(m.module, options, m.known, m.implicit, m.span)
+
+    def check_protocol_needs(self, rule: Rule, proto: ProtoMatch | None, matches, target) -> None:
+        """What iptables refuses because of the rule's protocol: `-m tcp` needs `-p tcp`, NAT
+        ports need a protocol with ports, `! -p all` matches nothing."""
+        number = proto.number if proto is not None and not proto.negated else None
+        if proto is not None and proto.negated and proto.number == 0:
+            self.problem("IPT100", "rule would never match protocol (`! -p all`)", rule.span)
+        for m in matches:
+            needed = _PROTO_MATCHES.get(m.module)
+            if needed is not None and number != needed and m.known and not m.implicit:
+                self.problem("IPT100", f"-m {m.module} needs `-p {m.module}`: the kernel refuses it otherwise", m.span or rule.span)
+        if target is not None and target.kind == "extension":
+            ports = None
+            if target.name in ("DNAT", "SNAT"):
+                nat = next((ov.value for ov in target.options.values() if isinstance(ov.value, V.NatRange)), None)
+                ports = nat is not None and nat.port_lo is not None
+            elif target.name in ("REDIRECT", "MASQUERADE"):
+                ports = "--to-ports" in target.options
+            if ports and number not in (6, 17, 33, 132):
+                self.problem("IPT100", f"{target.name}: need TCP, UDP, SCTP or DCCP with port specification", target.span or rule.span)
 
     def check_combination(self, ext, options: dict[str, OptionValue], span: Span) -> None:
         """What iptables' extensions insist on across options: DNAT needs --to-destination,

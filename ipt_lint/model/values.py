@@ -126,7 +126,7 @@ class PortRange:
 
 
 def parse_port_range(text: str, sep: str = ":") -> PortRange:
-    if sep in text:
+    if sep in text and text not in SERVICES:  # `ftp-data` is a service, not a range
         a, _, b = text.partition(sep)
         lo = parse_port(a) if a else 0
         hi = parse_port(b) if b else 65535
@@ -232,10 +232,15 @@ def parse_nat_range(text: str, family: str) -> NatRange:
             raise ValueError(f"Bad IP address range `{addr_part}'")
     plo = phi = None
     if port_part:
-        ports = port_part.split("/")[0]
-        a, dash, b = ports.partition("-")
+        ports, slash, base = port_part.partition("/")
+        if ports in SERVICES:
+            a, dash, b = ports, "", ""
+        else:
+            a, dash, b = ports.partition("-")
         plo = parse_port(a)
         phi = parse_port(b) if dash else plo
+        if slash and (not base or parse_port(base) == 0 and base != "0" or not 0 < parse_port(base) <= 65535):
+            raise ValueError(f"invalid port base `{base}'")
         if phi < plo:
             raise ValueError(f"invalid port range `{ports}'")
         if plo == 0:
