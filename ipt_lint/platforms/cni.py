@@ -1,0 +1,36 @@
+"""CNI plugins: bridge (ipMasq chains), portmap (CNI-HOSTPORT-*, CNI-DN-*), firewall (CNI-FORWARD, CNI-ISOLATION-*). runtimes.md §3."""
+
+from __future__ import annotations
+
+from ..model.types import Ruleset
+from .base import Platform
+from .common import cni_comment_names, first_decl, ifaces_in_chains
+
+
+def detect(ruleset: Ruleset) -> Platform | None:
+    plugins = []
+    evidence = []
+    ev = first_decl(ruleset, lambda n: n.startswith("CNI-") and len(n) == 28 and not n.startswith("CNI-DN-"))
+    names = cni_comment_names(ruleset)
+    if ev is not None or names - {"podman"}:
+        plugins.append("bridge")
+        if ev:
+            evidence.append(ev)
+    ev = first_decl(ruleset, lambda n: n.startswith("CNI-HOSTPORT-") or n.startswith("CNI-DN-"))
+    if ev is not None:
+        plugins.append("portmap")
+        evidence.append(ev)
+    ev = first_decl(ruleset, lambda n: n in ("CNI-FORWARD", "CNI-ADMIN") or n.startswith("CNI-ISOLATION-STAGE"))
+    if ev is not None:
+        plugins.append("firewall")
+        evidence.append(ev)
+    if not plugins:
+        return None
+    if names == {"podman"} and plugins == ["bridge"]:
+        return None  # all of it is Podman's
+    return Platform("cni", ",".join(plugins), tuple(evidence))
+
+
+def bridges(ruleset: Ruleset) -> dict[str, int]:
+    """Bridges named by the firewall plugin's ingress isolation chains."""
+    return ifaces_in_chains(ruleset, lambda n: n.startswith("CNI-ISOLATION-STAGE"))

@@ -1,0 +1,44 @@
+"""Helpers the recognisers share: walking chains, the first declaration of a chain, CNI comments."""
+
+from __future__ import annotations
+
+from ..model.types import Ruleset
+from .base import Evidence
+from .chains import CNI_COMMENT
+
+
+def all_chains(ruleset: Ruleset):
+    for t in ruleset.tables.values():
+        for c in t.chains.values():
+            yield t.name, c
+
+
+def first_decl(ruleset: Ruleset, predicate) -> Evidence | None:
+    for table, c in all_chains(ruleset):
+        if predicate(c.name):
+            return Evidence(c.span.line if c.span else None, f":{c.name}", f"chain {c.name} in table {table}")
+    return None
+
+
+def cni_comment_names(ruleset: Ruleset) -> set[str]:
+    names = set()
+    for r in ruleset.rules():
+        c = r.comment()
+        if c:
+            m = CNI_COMMENT.match(c)
+            if m:
+                names.add(m.group(2))
+    return names
+
+
+def ifaces_in_chains(ruleset: Ruleset, predicate) -> dict[str, int]:
+    """Exact interface names used by -i/-o in chains whose name satisfies `predicate`."""
+    out: dict[str, int] = {}
+    for _, c in all_chains(ruleset):
+        if not predicate(c.name):
+            continue
+        for r in c.rules:
+            for i in (r.in_iface, r.out_iface):
+                if i is not None and not i.iface.wildcard:
+                    out.setdefault(i.iface.name, r.line)
+    return out
