@@ -121,7 +121,7 @@ def compute_exposures(engine, interfaces=()) -> ExposureReport:
     start = engine.outside(interfaces)
     all_outcomes, assumptions = engine.reach_with_assumptions(start)
     groups = _group(engine, [o for o in all_outcomes if o.verdict == "ACCEPT"])
-    ctx = (start.values(SRC), start.values(IN), all_outcomes)
+    ctx = (start.values(SRC), start.values(IN), _UndecidedIndex(engine.space, all_outcomes))
     result = [_exposure(engine, key, entry, ctx) for key, entry in groups.items()]
     kinds = {"published": 0, "host": 1, "routed": 2}
     result.sort(key=lambda e: (kinds[e.kind], e.proto, e.port or 0, e.destination))
@@ -174,7 +174,7 @@ def _group(engine, accepted) -> dict[tuple, dict]:
 
 def _exposure(engine, key, entry, ctx) -> Exposure:
     kind, proto, plo, phi, dest = key
-    everything_src, uplink, all_outcomes = ctx
+    everything_src, uplink, undecided = ctx
     space = engine.space
     fam, host = space.family, space.host
     boxes = merge_boxes(entry["boxes"])
@@ -191,7 +191,7 @@ def _exposure(engine, key, entry, ctx) -> Exposure:
         for s, m, d in _merge_access(triples)
     )
     runs = entry["runs"]
-    certain_runs = [(o, qb) for o, qb in runs if o.certain] or _certain_anyway(space, runs, all_outcomes)
+    certain_runs = [(o, qb) for o, qb in runs if o.certain] or _certain_anyway(space, runs, undecided)
     # the witness comes from the journey open to the most sources (a certain one if any)
     best_o, best_boxes = max(certain_runs or runs, key=lambda run: _reach_size(run[1]))
     dnat = _dnat_step(best_o.steps)
@@ -235,24 +235,69 @@ def _identity(space, boxes) -> PacketSet:
     return PacketSet(space, merge_boxes(out))
 
 
-def _certain_anyway(space, runs, all_outcomes) -> list:
+class _UndecidedIndex:
+    """The journeys that crossed undecided matches, with their packets as they arrived, indexed
+    by the destination port the outsider used, so that asking "could these packets have gone
+    elsewhere?" for one exposure looks only at journeys for the same ports (kube-proxy dumps have
+    thousands of such journeys, one per session-affinity service)."""
+
+    MAX_NARROW = 64  # a journey open to more ports than this is checked for every exposure
+
+    def __init__(self, space, outcomes):
+        self.by_port: dict[int, list] = {}
+        self.wide: list = []
+        for o in outcomes:
+            if not o.uncertain_rules:
+                continue
+            ports = _ports_of(_identity(space, o.packets.boxes).boxes, self.MAX_NARROW)
+            if ports is None:
+                self.wide.append(o)
+            else:
+                for p in ports:
+                    self.by_port.setdefault(p, []).append(o)
+
+    def around(self, space, boxes) -> list:
+        ports = _ports_of(_identity(space, boxes).boxes, self.MAX_NARROW)
+        if ports is None:
+            found = [o for group in self.by_port.values() for o in group] + self.wide
+        else:
+            found = [o for p in ports for o in self.by_port.get(p, ())] + self.wide
+        return list({id(o): o for o in found}.values())
+
+
+def _ports_of(boxes, limit: int) -> set[int] | None:
+    ports: set[int] = set()
+    for b in boxes:
+        iv = b[DPORT]
+        if iv is None or sum(hi - lo + 1 for lo, hi in iv) > limit:
+            return None
+        for lo, hi in iv:
+            ports.update(range(lo, hi + 1))
+        if len(ports) > limit:
+            return None
+    return ports
+
+
+def _certain_anyway(space, runs, undecided: "_UndecidedIndex") -> list:
     """Runs of an exposure that all went through undecided matches can still be certain: when
     every other branch the same packets could take (whatever the undecided rules do) ends at
     this exposure too. Returns the runs' parts for which that holds."""
-    mine = {id(o) for o, _ in runs}
     candidates = [(o, qb) for o, qb in runs if not any(u.kind == "model" for u in o.uncertain_rules)]
     if not candidates:
         return []
-    elsewhere = PacketSet(space)
-    for o in all_outcomes:
-        if not o.uncertain_rules:
-            continue
+    # One union at the end: `elsewhere | ...` in the loop re-merged everything each time, which
+    # is quadratic in the number of undecided journeys (kube-proxy's session-affinity rules make
+    # thousands of them).
+    own: dict[int, list] = {}
+    for ro, qb in runs:
+        own.setdefault(id(ro), []).extend(qb)
+    pieces: list = []
+    for o in undecided.around(space, [b for _, qb in candidates for b in qb]):
         boxes = o.packets
-        if id(o) in mine:
-            for ro, qb in runs:
-                if ro is o:
-                    boxes = boxes - PacketSet(space, qb)
-        elsewhere = elsewhere | _identity(space, boxes.boxes)
+        if id(o) in own:
+            boxes = boxes - PacketSet(space, merge_boxes(own[id(o)]))
+        pieces.extend(_identity(space, boxes.boxes).boxes)
+    elsewhere = PacketSet(space, merge_boxes(pieces))
     out = []
     for o, qb in candidates:
         sure = _identity(space, qb) - elsewhere
