@@ -534,6 +534,15 @@ class MatchCompiler:
 
     m_nfacct = m_comment  # counts and always matches
 
+    def m_recent(self, m: MatchModel) -> DNF | None:
+        """`--set` only records the source address and always matches (never with `!`):
+        kube-proxy's session-affinity DNAT rules carry it. `--rcheck`, `--update` and `--remove`
+        depend on earlier packets, so those stay undecided."""
+        s = m.get("--set")
+        if s is not None and not any(m.get(o) is not None for o in ("--rcheck", "--update", "--remove")):
+            return [] if s.negated else None
+        raise Unmodelled("-m recent --rcheck/--update depends on earlier packets (it may or may not match)")
+
     def m_statistic(self, m: MatchModel, random: list[str]) -> DNF | None:
         mode = m.get("--mode")
         mode_text = mode.raw[0] if mode is not None and mode.raw else "random"
