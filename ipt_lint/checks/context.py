@@ -22,6 +22,7 @@ class LintOptions:
     routes: tuple[str, ...] = ()  # "CIDR=IFACE"
     sensitive_ports: tuple[str, ...] | None = None  # None: the documented default list
     ipset_file: str | None = None
+    ipv6_dump: str | None = None  # the same host's ip6tables-save dump, for EXP304 ipv6-gap
 
 
 @dataclass

@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import itertools
 import os
+import re
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -34,6 +35,7 @@ from ..policy.config import (
 from ..policy.selection import FAIL_ON, SelectorError
 from ..report import FORMATS, render
 from ..report.registry import RunInfo, render_statistics
+from ..report.safe import printable
 from .common import UsageProblem, console_for, read_input
 
 # The names the pre-commit hook lints (.pre-commit-hooks.yaml `files`; tests hold the two equal).
@@ -71,6 +73,8 @@ def is_dump_name(name: str) -> bool:
 @click.option("--allow-public", multiple=True, metavar="PROTO/PORT", help="Ports meant to be public (default tcp/80, tcp/443).")
 @click.option("--sensitive-ports", multiple=True, metavar="PROTO/PORT", help="Ports that must never be public (default: the documented list).")
 @click.option("--ipset", "ipset_file", metavar="FILE", help="`ipset save` output, so `-m set` rules are exact.")
+@click.option("--ipv6-dump", "ipv6_dump", metavar="FILE",
+              help="The same host's ip6tables-save dump, compared with the IPv4 dump (EXP304 ipv6-gap).")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
 @click.option("--config", "config_path", metavar="FILE", help="Read this configuration file instead of searching.")
 @click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
@@ -81,8 +85,8 @@ def is_dump_name(name: str) -> bool:
 @click.option("--statistics", is_flag=True, help="Show the number of findings per code instead of the findings.")
 @click.pass_context
 def lint(ctx, paths, fmt, output_file, fail_on, select, ignore, severity, stdin_filename, family, local, routes,
-         external, allow_public, sensitive_ports, ipset_file, color, config_path, isolated, baseline, write_baseline,
-         live, jobs, statistics):
+         external, allow_public, sensitive_ports, ipset_file, ipv6_dump, color, config_path, isolated, baseline,
+         write_baseline, live, jobs, statistics):
     """Lint iptables-save dumps (files, `-` for standard input, or --live).
 
     \b
@@ -103,8 +107,8 @@ def _given(ctx, name: str) -> bool:
 
 
 def _lint(ctx, *, paths, fmt, output_file, fail_on, select, ignore, severity, stdin_filename, family, local, routes,
-          external, allow_public, sensitive_ports, ipset_file, color, config_path, isolated, baseline, write_baseline,
-          live, jobs, statistics):
+          external, allow_public, sensitive_ports, ipset_file, ipv6_dump, color, config_path, isolated, baseline,
+          write_baseline, live, jobs, statistics):
     if not paths and not live:
         raise click.UsageError("no dump given: ipt-lint PATH... (`-` for standard input, or --live)")
     if isolated and config_path:
@@ -156,6 +160,7 @@ def _lint(ctx, *, paths, fmt, output_file, fail_on, select, ignore, severity, st
         "local_addresses": tuple(_split(local)),
         "routes": tuple(routes),
         "ipset_file": ipset_file,
+        "ipv6_dump": ipv6_dump,
     }
     for flag, check, name in (
         ("--allow-public", check_port_spec, "allow_public"),
@@ -175,6 +180,11 @@ def _lint(ctx, *, paths, fmt, output_file, fail_on, select, ignore, severity, st
             option_values[name] = config.settings[name]
     if option_values.get("ipset_file") and not os.path.isfile(option_values["ipset_file"]):
         raise UsageProblem(f"{option_values['ipset_file']}: no such ipset file")
+    if option_values.get("ipv6_dump") and not os.path.isfile(option_values["ipv6_dump"]):
+        raise UsageProblem(f"{option_values['ipv6_dump']}: no such dump (--ipv6-dump)")
+    if option_values.get("ipv6_dump") and (len(paths) != 1 or live):
+        raise UsageProblem("--ipv6-dump pairs one IPv4 dump with its IPv6 dump; with several paths, name them "
+                           "alike (rules.v4 and rules.v6, host.v4 and host.v6) and they are paired by name")
 
     loaded_baseline = None
     if baseline and not write_baseline:
@@ -204,12 +214,15 @@ def _lint(ctx, *, paths, fmt, output_file, fail_on, select, ignore, severity, st
                 fh.write(state.ipset)
             option_values["ipset_file"] = tmp_ipset
     options = LintOptions(**option_values)
+    per_job, tmp_pairs = ({}, []) if option_values.get("ipv6_dump") else pair_families(jobs_in, options)
 
     try:
-        results, internal = _run_jobs(jobs_in, options, selection, jobs)
+        results, internal = _run_jobs(jobs_in, options, selection, jobs, per_job)
     finally:
         if tmp_ipset:
             os.unlink(tmp_ipset)
+        for tmp in tmp_pairs:
+            os.unlink(tmp)
 
     if write_baseline:
         n = record_baseline(write_baseline, results)
@@ -257,10 +270,11 @@ def _lint(ctx, *, paths, fmt, output_file, fail_on, select, ignore, severity, st
 
 
 def _report_errors(notes, internal) -> None:
+    # An internal error's message can quote the dump (an exception about a value): escaped.
     for n in notes:
-        click.echo(f"ipt-lint: note: {n}", err=True)
+        click.echo(f"ipt-lint: note: {printable(n)}", err=True)
     for message in internal:
-        click.echo(f"ipt-lint: {message}", err=True)
+        click.echo(f"ipt-lint: {printable(message)}", err=True)
 
 
 def _summary_line(results, fmt: str, output_file: str) -> str:
@@ -327,8 +341,9 @@ def _lint_job(job):
         return "internal", f"{name or path}: internal error: {type(exc).__name__}: {exc}"
 
 
-def _run_jobs(jobs_in, options, selection, jobs: int):
-    work = [(*j, options, selection) for j in jobs_in]
+def _run_jobs(jobs_in, options, selection, jobs: int, per_job=None):
+    per_job = per_job or {}
+    work = [(*j, per_job.get(i, options), selection) for i, j in enumerate(jobs_in)]
     workers = jobs or (os.cpu_count() or 1)
     outcomes: list = [None] * len(work)
     with _progress(len(work)) as advance:
@@ -372,6 +387,50 @@ def _progress(total: int):
     with progress:
         task = progress.add_task("lint", total=total)
         yield lambda: progress.advance(task)
+
+
+_FAMILY_MARK = re.compile(r"(?<![A-Za-z0-9])(v4|v6|ipv4|ipv6|iptables|ip6tables|ip4tables)(?![A-Za-z0-9])", re.I)
+
+
+def pair_key(name: str) -> tuple[str, str] | None:
+    """(family, key) when `name` marks its family (rules.v4, host.v6.rules, iptables.rules,
+    ip6tables-save.txt, live:ip6tables): two names with the same key are the IPv4 and the IPv6
+    dump of one host."""
+    head, base = os.path.split(name)
+    found = list(_FAMILY_MARK.finditer(base))
+    if not found:
+        return None
+    m = found[-1]
+    mark = m.group(1).lower()
+    family = "ipv6" if mark in ("v6", "ipv6", "ip6tables") else "ipv4"
+    return family, os.path.join(head, base[: m.start()] + "#" + base[m.end():])
+
+
+def pair_families(jobs_in, options):
+    """EXP304 compares the IPv4 and the IPv6 dump of one host: among the inputs, each IPv4 dump
+    whose name has an IPv6 partner (the same name with v4/v6, ipv4/ipv6 or iptables/ip6tables)
+    gets that dump as its `ipv6_dump` option; --live's two dumps pair the same way. Returns
+    ({job index: options}, [temporary files to delete afterwards])."""
+    import tempfile
+
+    by_key: dict[str, dict[str, int]] = {}
+    for i, (path, _data, name, _fam) in enumerate(jobs_in):
+        k = pair_key(name or path or "")
+        if k is not None:
+            by_key.setdefault(k[1], {}).setdefault(k[0], i)
+    per_job, tmps = {}, []
+    for fams in by_key.values():
+        if "ipv4" not in fams or "ipv6" not in fams:
+            continue
+        v6 = jobs_in[fams["ipv6"]]
+        other = v6[0]
+        if other is None:  # standard input or --live: hand the data over in a file
+            fd, other = tempfile.mkstemp(prefix="ipt-lint-v6-", suffix=".rules")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(v6[1] if isinstance(v6[1], bytes) else str(v6[1]).encode())
+            tmps.append(other)
+        per_job[fams["ipv4"]] = dataclasses.replace(options, ipv6_dump=other)
+    return per_job, tmps
 
 
 def _split(values) -> list[str]:

@@ -1,0 +1,778 @@
+"""Fixes: concrete iptables commands, tried on the model and checked with the engine before printing.
+
+A finding's fix is only printed when the semantics engine confirms it: the commands are applied to
+a copy of the ruleset (each rule text parsed like a dump line and inserted where iptables would put
+it), a new engine answers the exposure question again, and the exposure must be gone with nothing
+else changed. If that fails, the finding says "no verified fix" rather than print a wrong command.
+
+Building a fix
+--------------
+    FixRule(table, chain, rule, position=1)   one `iptables [-t T] -I CHAIN N RULE` (position=None:
+                                             `-A CHAIN RULE`); `rule` is everything after the
+                                             chain name, in iptables-save syntax
+    Fix(rules, family="ipv4", new_chains=(), scope=None, note="")
+        .commands -> ("iptables -I DOCKER-USER 1 -p tcp ... -j DROP", ...)   in the order to run
+        .text()   -> the commands, one per line (what Finding.fix carries)
+        scope: the outside packets the rules can affect, as engine.packets() field dicts
+               ({"proto": "tcp", "dport": (5432, 5432)}, ...): verification then recomputes
+               exposures for those packets only. None: every packet (slower, always correct).
+               A scope must cover every packet, as it arrives, that the rules could match.
+    Fix.from_commands(["iptables -I DOCKER-USER 1 ...", ...], scope=...)   the same from text
+
+Applying and verifying
+----------------------
+    apply_fix(ruleset, fix) -> Ruleset       a new ruleset; unchanged chains and rules are shared.
+                                             Raises FixError when a command would not load.
+    Goal(targets, closed=None)               targets(exposure) -> bool: the exposures the fix is
+                                             meant to change; closed(exposures_after) -> bool
+                                             (default: none of `targets` remains)
+    fix_verifier(ctx) -> FixVerifier         cached per lint run; shares the run's engine facts
+        .verify(fix, goal) -> Verification  (truthy when verified; .reason says why not)
+        .verify_many([(fix, goal), ...])     one engine run for many fixes with disjoint scopes
+        .verify_jointly(items)               that joint run alone (None when it cannot decide)
+        .verify_with(fix, closed)            closed(engine_after) -> bool for problems that are
+                                             not exposures; the scope's exposures must not move
+    verify_fix(engine_factory, ruleset, fix, goal) -> Verification
+                                             the same without a lint context;
+                                             engine_factory(ruleset, interfaces) -> Engine
+    fix_text(verification) -> str            the commands, or "no verified fix (<why>)"
+
+Helpers for the usual fixes
+---------------------------
+    forward_filter_chain(engine, runtime) -> (table, chain, position, why): where a runtime's
+        forwarded traffic is best filtered (DOCKER-USER, CNI-ADMIN, FORWARD)
+    conntrack_drop(proto, lo, hi, iface=None, negate_iface=False, dnat_only=False, dst=None)
+        -> rule text matching new connections by their original destination port (after DNAT
+        the header shows the container's port; the conntrack original tuple still has the host
+        port), in the original direction only, so replies to the containers' own connections
+        are never dropped.
+
+What verification covers: new connections from outside (engine.outside()); the commands only
+ever add DROP or RETURN-style restrictions in the builders here, and keep replies working by
+matching the original direction. Traffic between containers is not part of the question.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shlex
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from ..model.types import BUILTIN_CHAINS, Chain, RuleModel, Ruleset, Table
+from ..parse.ast import Span
+
+FIX_LINE_BASE = 1_000_000_000  # line numbers of inserted rules: past the end of any dump
+NO_VERIFIED_FIX = "no verified fix"
+PROGRAMS = {"ipv4": "iptables", "ipv6": "ip6tables"}
+_PROGRAM_FAMILY = {
+    "iptables": "ipv4",
+    "iptables-nft": "ipv4",
+    "iptables-legacy": "ipv4",
+    "ip6tables": "ipv6",
+    "ip6tables-nft": "ipv6",
+    "ip6tables-legacy": "ipv6",
+}
+
+
+class FixError(ValueError):
+    """A fix that cannot be applied: a bad command, a rule iptables would reject, a missing chain."""
+
+
+# --------------------------------------------------------------------------------------------
+# fixes
+
+
+@dataclass(frozen=True)
+class FixRule:
+    table: str
+    chain: str
+    rule: str  # everything after the chain name, iptables-save syntax
+    position: int | None = 1  # -I CHAIN position (1-based); None: -A CHAIN (append)
+
+    def command(self, family: str = "ipv4") -> str:
+        words = [PROGRAMS[family]]
+        if self.table != "filter":
+            words += ["-t", self.table]
+        if self.position is None:
+            words += ["-A", self.chain]
+        else:
+            words += ["-I", self.chain, str(self.position)]
+        return " ".join(words) + (" " + self.rule if self.rule else "")
+
+
+@dataclass(frozen=True)
+class Fix:
+    rules: tuple[FixRule, ...]
+    family: str = "ipv4"
+    new_chains: tuple[tuple[str, str], ...] = ()  # (table, chain) created first with -N
+    scope: tuple[Mapping, ...] | None = None  # engine.packets() field dicts; None: everything
+    note: str = ""
+
+    @property
+    def commands(self) -> tuple[str, ...]:
+        prog = PROGRAMS[self.family]
+        out = []
+        for table, chain in self.new_chains:
+            out.append(f"{prog}{'' if table == 'filter' else ' -t ' + table} -N {chain}")
+        out += [r.command(self.family) for r in self.rules]
+        return tuple(out)
+
+    def text(self) -> str:
+        """The commands, one per line (the note is for humans reading the code, not printed)."""
+        return "\n".join(self.commands)
+
+    @classmethod
+    def from_commands(cls, commands: Iterable[str], *, scope=None, note: str = "") -> Fix:
+        """Parse `iptables [-t TABLE] -I CHAIN [N] RULE` / `-A CHAIN RULE` / `-N CHAIN` lines."""
+        rules: list[FixRule] = []
+        chains: list[tuple[str, str]] = []
+        family = None
+        for cmd in commands:
+            argv = parse_command(cmd)
+            fam = _PROGRAM_FAMILY[argv[0]]
+            if family is not None and fam != family:
+                raise FixError("a fix is for one family: iptables and ip6tables commands are mixed")
+            family = fam
+            args = argv[1:]
+            table = "filter"
+            if len(args) >= 2 and args[0] in ("-t", "--table"):
+                table, args = args[1], args[2:]
+            if len(args) < 2:
+                raise FixError(f"`{cmd}': expected -I CHAIN, -A CHAIN or -N CHAIN")
+            op, chain, rest = args[0], args[1], args[2:]
+            if op in ("-N", "--new-chain"):
+                if rest:
+                    raise FixError(f"`{cmd}': -N takes only a chain name")
+                chains.append((table, chain))
+                continue
+            position: int | None
+            if op in ("-I", "--insert"):
+                position = 1
+                if rest and rest[0].isdigit():
+                    position, rest = int(rest[0]), rest[1:]
+            elif op in ("-A", "--append"):
+                position = None
+            else:
+                raise FixError(f"`{cmd}': only -I, -A and -N are used in fixes")
+            rules.append(FixRule(table, chain, _join(rest), position))
+        return cls(tuple(rules), family or "ipv4", tuple(chains), _freeze_scope(scope), note)
+
+
+def parse_command(cmd: str) -> list[str]:
+    """One fix command as an argv list (no shell involved). Raises FixError."""
+    try:
+        argv = shlex.split(cmd)
+    except ValueError as exc:
+        raise FixError(f"`{cmd}': {exc}") from None
+    if not argv or argv[0] not in _PROGRAM_FAMILY:
+        raise FixError(f"`{cmd}': not an iptables or ip6tables command")
+    return argv
+
+
+def command_argvs(fix_text_value: str) -> list[list[str]]:
+    """The argv lists of a printed fix (Finding.fix): its command lines, notes skipped."""
+    out = []
+    for line in (fix_text_value or "").splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", NO_VERIFIED_FIX)):
+            continue
+        out.append(parse_command(line))
+    return out
+
+
+def _join(words: Sequence[str]) -> str:
+    out = []
+    for w in words:
+        if w == "" or any(c.isspace() or c in "\"'\\" for c in w):
+            out.append('"' + w.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        else:
+            out.append(w)
+    return " ".join(out)
+
+
+def _freeze_scope(scope):
+    if scope is None:
+        return None
+    return tuple(dict(s) for s in scope)
+
+
+# --------------------------------------------------------------------------------------------
+# applying a fix to the model
+
+
+def apply_fix(ruleset: Ruleset, fix: Fix) -> Ruleset:
+    """The ruleset after running the fix's commands. Raises FixError."""
+    return _apply(ruleset, fix)[0]
+
+
+def _apply(ruleset: Ruleset, fix: Fix) -> tuple[Ruleset, dict[int, RuleModel]]:
+    """(new ruleset, {id(old rule): new rule} for rules that moved in their chain)."""
+    if fix.family != ruleset.family:
+        raise FixError(f"the fix is for {fix.family} but the dump is {ruleset.family}")
+    tables: dict[str, Table] = dict(ruleset.tables)
+    copied: set[str] = set()
+    moved: dict[int, RuleModel] = {}
+    origin_of: dict[int, tuple[int, RuleModel]] = {}  # id(current copy) -> (id(original), copy)
+    line = FIX_LINE_BASE
+
+    def table_of(name: str) -> Table:
+        nonlocal line
+        t = tables.get(name)
+        if t is None:
+            if name not in BUILTIN_CHAINS:
+                raise FixError(f"unknown table `{name}'")
+            line += 1
+            span = Span(ruleset.file, line, 1)
+            t = Table(name, span, {c: Chain(c, name, True, "ACCEPT", span) for c in BUILTIN_CHAINS[name]}, True)
+            tables[name] = t
+            copied.add(name)
+            return t
+        if name not in copied:
+            t = Table(t.name, t.span, dict(t.chains), t.committed)
+            tables[name] = t
+            copied.add(name)
+        return t
+
+    for tname, cname in fix.new_chains:
+        t = table_of(tname)
+        if cname in t.chains:
+            raise FixError(f"chain {cname} already exists in table {tname}")
+        line += 1
+        t.chains[cname] = Chain(cname, tname, False, None, Span(ruleset.file, line, 1))
+    changed: dict[tuple[str, str], Chain] = {}
+    for fr in fix.rules:
+        t = table_of(fr.table)
+        old = t.chains.get(fr.chain)
+        if old is None:
+            raise FixError(f"no chain {fr.chain} in table {fr.table}")
+        chain = changed.get((fr.table, fr.chain))
+        if chain is None:
+            chain = Chain(old.name, old.table, old.builtin, old.policy, old.span, old.counters, list(old.rules))
+            changed[(fr.table, fr.chain)] = chain
+            t.chains[fr.chain] = chain
+        n = len(chain.rules)
+        pos = n if fr.position is None else fr.position - 1
+        if not 0 <= pos <= n:
+            raise FixError(f"-I {fr.chain} {fr.position}: the chain has {n} rule(s) (index of insertion too big)")
+        line += 1
+        new = _rule_model(ruleset, t, fr, line)
+        chain.rules.insert(pos, replace(new, index=pos))
+        for i in range(pos + 1, len(chain.rules)):
+            r = chain.rules[i]
+            nr = replace(r, index=i)
+            chain.rules[i] = nr
+            # remember where each original rule went (its producer is looked up by identity)
+            origin = origin_of.pop(id(r), (id(r), r))[0]
+            origin_of[id(nr)] = (origin, nr)
+            moved[origin] = nr
+    return Ruleset(ruleset.file, ruleset.family, tables), moved
+
+
+def _rule_model(ruleset: Ruleset, table: Table, fr: FixRule, line: int) -> RuleModel:
+    """Parse one rule as a dump line would be parsed, in a one-rule dump of its table."""
+    from ..model.build import build_model
+    from ..parse import parse_text
+
+    chain = table.chains[fr.chain]
+    decls = [f":{fr.chain} {'ACCEPT' if chain.builtin else '-'} [0:0]"]
+    try:
+        words = shlex.split(fr.rule)
+    except ValueError as exc:
+        raise FixError(f"`{fr.rule}': {exc}") from None
+    for i, w in enumerate(words[:-1]):
+        if w in ("-j", "--jump", "-g", "--goto"):
+            target = words[i + 1]
+            if target in table.chains and target != fr.chain:
+                builtin = table.chains[target].builtin
+                decls.append(f":{target} {'ACCEPT' if builtin else '-'} [0:0]")
+    text = f"*{fr.table}\n" + "\n".join(decls) + f"\n-A {fr.chain} {fr.rule}\nCOMMIT\n"
+    parsed = parse_text(text, "<fix>", ruleset.family)
+    model, problems = build_model(parsed)
+    diags = list(parsed.diagnostics) + list(problems)
+    if diags:
+        d = diags[0]
+        raise FixError(f"`-A {fr.chain} {fr.rule}' would not load: {d.code} {d.message}")
+    rules = model.tables[fr.table].chains[fr.chain].rules
+    if len(rules) != 1:
+        raise FixError(f"`{fr.rule}' is not one rule")
+    return replace(rules[0], span=Span(ruleset.file, line, 1))
+
+
+# --------------------------------------------------------------------------------------------
+# exposures, compared
+
+
+def exposure_key(e) -> tuple:
+    """What an exposure is, without line numbers or the witness (they differ between rulesets)."""
+    return (
+        e.kind,
+        e.proto,
+        e.port,
+        e.port_end,
+        e.destination,
+        tuple(e.host_addresses),
+        tuple(e.sources.as_list()),
+        tuple(e.interfaces.as_list()),
+        tuple(e.interfaces.excluded),
+        tuple(json.dumps(a.to_json(), sort_keys=True) for a in e.access),
+        e.runtime,
+        e.certain,
+    )
+
+
+def describe_exposure(e) -> str:
+    where = e.destination
+    return f"{e.kind} {e.proto}/{e.port_text()} -> {where}"
+
+
+def scope_set(engine, scope):
+    """The fix's scope as a PacketSet of `engine`'s space (None stays None)."""
+    if scope is None:
+        return None
+    out = None
+    for fields in scope:
+        s = engine.packets(**dict(fields))
+        out = s if out is None else (out | s)
+    return out if out is not None else engine.packets(proto=[])
+
+
+def scoped_exposures(engine, scope, interfaces: tuple[str, ...] = ()):
+    """engine.exposures(interfaces), for the outside packets inside `scope` (a PacketSet) only.
+
+    exposures() starts from engine.outside(); a shallow copy of the engine whose outside() is
+    cut down to the scope answers the same question for fewer packets (everything compiled so
+    far is shared)."""
+    if scope is None:
+        return engine.exposures(tuple(interfaces))
+    proxy = copy.copy(engine)
+    base = engine.outside
+
+    def outside(interfaces=()):
+        return base(interfaces) & scope
+
+    proxy.outside = outside
+    return proxy.exposures(tuple(interfaces))
+
+
+# --------------------------------------------------------------------------------------------
+# goals and verification
+
+
+@dataclass(frozen=True)
+class Goal:
+    """What a fix must do. `targets` picks the exposures it is meant to change (shrink or close);
+    every other exposure must stay exactly as it is, and none may appear. `closed` decides
+    whether the problem is gone, from the exposures after the fix (default: no target left)."""
+
+    targets: Callable
+    closed: Callable | None = None
+    description: str = ""
+
+    def is_closed(self, after) -> bool:
+        if self.closed is not None:
+            return bool(self.closed(after))
+        return not any(self.targets(e) for e in after)
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    reason: str = ""
+    fix: Fix | None = None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def judge(before, after, goals: Sequence[Goal]) -> list[Verification]:
+    """Compare the exposures before and after a fix (or several fixes with disjoint scopes)."""
+    is_target = lambda e: any(g.targets(e) for g in goals)
+    before_keys = Counter(exposure_key(e) for e in before)
+    after_keys = Counter(exposure_key(e) for e in after)
+    common = []
+    for e in before:
+        if not is_target(e) and after_keys[exposure_key(e)] == 0:
+            common.append(f"it would also change {describe_exposure(e)}")
+    for e in after:
+        if not is_target(e) and before_keys[exposure_key(e)] == 0:
+            common.append(f"it would open {describe_exposure(e)}")
+    out = []
+    for g in goals:
+        if not any(g.targets(e) for e in before):
+            out.append(Verification(False, "the engine does not see the exposure inside the fix's scope"))
+        elif common:
+            out.append(Verification(False, common[0]))
+        elif not g.is_closed(after):
+            left = [describe_exposure(e) for e in after if g.targets(e)]
+            out.append(Verification(False, "the exposure stays open" + (f" ({left[0]})" if left else "")))
+        else:
+            out.append(Verification(True))
+    return out
+
+
+def fix_interface_names(fix: Fix) -> tuple[str, ...]:
+    """Interface names the fix's rules mention (-i/-o), so engines before and after tell them apart."""
+    names = []
+    for r in fix.rules:
+        try:
+            words = shlex.split(r.rule)
+        except ValueError:
+            continue
+        for i, w in enumerate(words[:-1]):
+            if w in ("-i", "-o", "--in-interface", "--out-interface"):
+                n = words[i + 1]
+                if not n.endswith("+"):
+                    names.append(n)
+    return tuple(dict.fromkeys(names))
+
+
+class FixVerifier:
+    """Verifies fixes against one dump, sharing the lint run's engine facts (topology, platform
+    recognition, ipsets): a fix changes rules, not the machine."""
+
+    def __init__(self, engine, *, interfaces: tuple[str, ...] = (), individual_budget: int = 40):
+        self.base = engine
+        self.interfaces = tuple(interfaces)  # --external: the question's arrival interfaces
+        self.individual_budget = individual_budget
+        self._old_engines: dict[tuple, object] = {}
+        self._before: dict[tuple, list] = {}
+
+    # -- engines --
+
+    def _names(self, fixes: Sequence[Fix]) -> tuple[str, ...]:
+        names = list(self.interfaces)
+        for f in fixes:
+            names += fix_interface_names(f)
+        return tuple(sorted(set(names)))
+
+    def _same_alphabet(self, names) -> bool:
+        alpha = self.base.space.alphabet
+        return all(n in alpha.names for n in names)
+
+    def _engine(self, ruleset, recognition, names):
+        from ..semantics import Engine
+
+        if self._same_alphabet(names):
+            e = Engine(ruleset, self.base.topology, recognition=recognition, ipsets=self.base.ipsets,
+                       _alphabet=self.base.space.alphabet)
+            self._share(e)
+            return e
+        return Engine(ruleset, self.base.topology, recognition=recognition, ipsets=self.base.ipsets, interfaces=names)
+
+    def _share(self, e) -> None:
+        """Reuse what the base engine compiled for rules and chains the fix did not touch (same
+        packet space, same rule objects), as Engine.with_local does: a fix changes one or two
+        chains of a dump that may have 100k rules. Only an optimisation: skipped if the engine's
+        internals differ."""
+        try:
+            base = self.base
+            e.compiler.cache.update(base.compiler.cache)
+            for (table, name), cc in base.walker._compiled.items():
+                t_new, t_old = e.ruleset.tables.get(table), base.ruleset.tables.get(table)
+                if t_new is None or t_old is None or t_new.chains.get(name) is not t_old.chains.get(name):
+                    continue
+                if set(t_new.chains) != set(t_old.chains):
+                    continue  # jump targets resolve against the table's chains
+                e.walker._compiled[(table, name)] = cc
+        except AttributeError:
+            pass
+
+    def _old(self, names):
+        if self._same_alphabet(names):
+            return self.base
+        e = self._old_engines.get(names)
+        if e is None:
+            e = self._engine(self.base.ruleset, self.base.recognition, names)
+            self._old_engines[names] = e
+        return e
+
+    def _new(self, ruleset, moved, names):
+        from ..platforms import Recognition
+
+        rec = self.base.recognition
+        owners = rec.rule_owner
+        if moved:
+            owners = dict(owners)
+            for old_id, new in moved.items():
+                who = rec.rule_owner.get(old_id)
+                if who is not None:
+                    owners[id(new)] = who
+        new_rec = Recognition(rec.platforms, dict(rec.chain_owner), owners, dict(rec.bridges))
+        return self._engine(ruleset, new_rec, names)
+
+    def _before_for(self, names, scope):
+        key = (names, _scope_key(scope))
+        got = self._before.get(key)
+        if got is None:
+            old = self._old(names)
+            got = scoped_exposures(old, scope_set(old, scope), self.interfaces)
+            self._before[key] = got
+        return got
+
+    # -- verification --
+
+    def verify(self, fix: Fix, goal: Goal) -> Verification:
+        try:
+            ruleset, moved = _apply(self.base.ruleset, fix)
+        except FixError as exc:
+            return Verification(False, f"the fix does not load: {exc}", fix)
+        names = self._names([fix])
+        try:
+            before = self._before_for(names, fix.scope)
+            new = self._new(ruleset, moved, names)
+            after = scoped_exposures(new, scope_set(new, fix.scope), self.interfaces)
+        except Exception as exc:  # noqa: BLE001 - the engine could not answer: never print an unchecked fix
+            return Verification(False, f"the engine could not check it ({type(exc).__name__}: {exc})", fix)
+        v = judge(before, after, [goal])[0]
+        return replace(v, fix=fix)
+
+    def verify_with(self, fix: Fix, closed: Callable, why_open: str = "the exposure stays open") -> Verification:
+        """For problems the exposure question does not show (kube-proxy's route_localnet, the
+        service network): `closed(engine_after)` decides whether the fix works; the exposures
+        inside the fix's scope must stay exactly as they were."""
+        try:
+            ruleset, moved = _apply(self.base.ruleset, fix)
+        except FixError as exc:
+            return Verification(False, f"the fix does not load: {exc}", fix)
+        names = self._names([fix])
+        try:
+            new = self._new(ruleset, moved, names)
+            if not closed(new):
+                return Verification(False, why_open, fix)
+            before = self._before_for(names, fix.scope)
+            after = scoped_exposures(new, scope_set(new, fix.scope), self.interfaces)
+        except Exception as exc:  # noqa: BLE001 - the engine could not answer: never print an unchecked fix
+            return Verification(False, f"the engine could not check it ({type(exc).__name__}: {exc})", fix)
+        if sorted(map(exposure_key, before)) != sorted(map(exposure_key, after)):
+            return Verification(False, "it would change other exposures", fix)
+        return Verification(True, "", fix)
+
+    def first_verified(self, candidates: Iterable[tuple[Fix, Goal]]) -> Verification:
+        """The first candidate that verifies; else the first candidate's failure."""
+        first = None
+        for fix, goal in candidates:
+            v = self.verify(fix, goal)
+            if v:
+                return v
+            first = first or v
+        return first or Verification(False, "no candidate fix")
+
+    def verify_many(self, items: Sequence[tuple[Fix, Goal]]) -> list[Verification]:
+        """Verify many fixes. When their scopes are pairwise disjoint, one engine run with all of
+        them applied decides for each (a rule only changes what happens to the packets it
+        matches, and each fix's rules match only its own scope); otherwise, or when that joint
+        run finds a problem, each fix is verified on its own (at most `individual_budget`)."""
+        items = list(items)
+        if not items:
+            return []
+        results: list[Verification | None] = [None] * len(items)
+        if len(items) > 1 and all(f.scope is not None for f, _ in items) and len({f.family for f, _ in items}) == 1:
+            joint = self.verify_jointly(items)
+            if joint is not None:
+                return joint
+        budget = self.individual_budget
+        for i, (fix, goal) in enumerate(items):
+            if budget <= 0:
+                results[i] = Verification(False, "too many fixes to verify one by one in this run", fix)
+                continue
+            budget -= 1
+            results[i] = self.verify(fix, goal)
+        return results  # type: ignore[return-value]
+
+    def verify_jointly(self, items: Sequence[tuple[Fix, Goal]]) -> list[Verification] | None:
+        """All fixes applied at once, one engine run; None when their scopes overlap or the
+        joint run finds any problem (then verify them one by one)."""
+        fixes = [f for f, _ in items]
+        names = self._names(fixes)
+        old = self._old(names)
+        sets = [scope_set(old, f.scope) for f in fixes]
+        # disjoint scopes (ports, protocols): cheap pairwise test on the field dicts first
+        for i in range(len(sets)):
+            for j in range(i + 1, len(sets)):
+                if _dicts_may_meet(fixes[i].scope, fixes[j].scope) and sets[i].intersects(sets[j]):
+                    return None
+        rules = tuple(r for f in fixes for r in f.rules)
+        chains = tuple(c for f in fixes for c in f.new_chains)
+        scope = tuple(s for f in fixes for s in f.scope)
+        combined = Fix(rules, fixes[0].family, chains, scope)
+        try:
+            ruleset, moved = _apply(self.base.ruleset, combined)
+            before = self._before_for(names, combined.scope)
+            new = self._new(ruleset, moved, names)
+            after = scoped_exposures(new, scope_set(new, combined.scope), self.interfaces)
+        except Exception:  # noqa: BLE001 - undecided jointly: each fix is then verified on its own
+            return None
+        verdicts = judge(before, after, [g for _, g in items])
+        if not all(verdicts):
+            return None
+        return [replace(v, fix=f) for v, f in zip(verdicts, fixes)]
+
+
+def _scope_key(scope) -> str:
+    if scope is None:
+        return "*"
+    return json.dumps([sorted((k, _jsonable(v)) for k, v in d.items()) for d in scope], sort_keys=True)
+
+
+def _jsonable(v):
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    return v
+
+
+def _dicts_may_meet(a, b) -> bool:
+    """False when two scopes are certainly disjoint by protocol or port (a quick pre-test)."""
+    for da in a:
+        for db in b:
+            if _dict_may_meet(da, db):
+                return True
+    return False
+
+
+def _dict_may_meet(a: Mapping, b: Mapping) -> bool:
+    for k in set(a) & set(b):
+        va, vb = a[k], b[k]
+        if k in ("proto",) and isinstance(va, str) and isinstance(vb, str) and va != vb:
+            return False
+        if (
+            k in ("dport", "sport", "orig_dport")
+            and isinstance(va, tuple)
+            and isinstance(vb, tuple)
+            and len(va) == 2
+            and len(vb) == 2
+            and all(isinstance(x, int) for x in va + vb)
+            and (va[1] < vb[0] or vb[1] < va[0])
+        ):
+            return False
+        if k in ("dport", "sport") and isinstance(va, int) and isinstance(vb, int) and va != vb:
+            return False
+    return True
+
+
+def verify_fix(engine_factory, ruleset: Ruleset, fix: Fix, goal: Goal, *, interfaces=()) -> Verification:
+    """Verify a fix without a lint context: engine_factory(ruleset, interfaces) -> Engine builds
+    the engines before and after (interfaces: names both must tell apart)."""
+    try:
+        new_rs = apply_fix(ruleset, fix)
+    except FixError as exc:
+        return Verification(False, f"the fix does not load: {exc}", fix)
+    names = tuple(sorted(set(interfaces) | set(fix_interface_names(fix))))
+    old_e = engine_factory(ruleset, names)
+    new_e = engine_factory(new_rs, names)
+    before = scoped_exposures(old_e, scope_set(old_e, fix.scope), tuple(interfaces))
+    after = scoped_exposures(new_e, scope_set(new_e, fix.scope), tuple(interfaces))
+    return replace(judge(before, after, [goal])[0], fix=fix)
+
+
+def fix_verifier(ctx) -> FixVerifier:
+    """The lint run's verifier (one per dump; built on first use)."""
+    v = ctx.__dict__.get("_ipt_fix_verifier")
+    if v is None:
+        v = FixVerifier(ctx.engine, interfaces=tuple(ctx.options.external_interfaces or ()))
+        ctx.__dict__["_ipt_fix_verifier"] = v
+    return v
+
+
+def fix_text(verification: Verification | None, *, fallback: str = "") -> str:
+    """What a finding prints as its fix: the verified commands, one per line, or
+    `no verified fix (<why>); <fallback advice>`."""
+    if verification is not None and verification.ok and verification.fix is not None:
+        return verification.fix.text()
+    why = verification.reason if verification is not None else "no fix could be built"
+    text = f"{NO_VERIFIED_FIX} ({why})"
+    return text + (f"; {fallback}" if fallback else "")
+
+
+# --------------------------------------------------------------------------------------------
+# building the usual fixes
+
+
+def forward_filter_chain(engine, runtime: str) -> tuple[str, str, int | None, str]:
+    """(table, chain, position, why): where to filter forwarded traffic of `runtime`.
+
+    docker: DOCKER-USER (position 1: above its `-j RETURN` and Docker never flushes it) when
+    FORWARD jumps to it; cni: CNI-ADMIN, the firewall plugin's chain for the admin's own rules;
+    anything else (podman/netavark, kube-proxy, hand-written): FORWARD position 1."""
+    rs = engine.ruleset
+    filt = rs.tables.get("filter")
+    chains = filt.chains if filt else {}
+
+    def jumped_from_forward(name: str) -> bool:
+        seen, stack = set(), ["FORWARD"]
+        while stack:
+            c = chains.get(stack.pop())
+            if c is None or c.name in seen:
+                continue
+            seen.add(c.name)
+            for r in c.rules:
+                t = r.target
+                if t is not None and t.kind in ("jump", "goto"):
+                    if t.name == name:
+                        return True
+                    stack.append(t.name)
+        return False
+
+    if runtime == "docker" and "DOCKER-USER" in chains and jumped_from_forward("DOCKER-USER"):
+        return "filter", "DOCKER-USER", 1, "DOCKER-USER is where Docker expects your rules; it never flushes it"
+    if runtime == "cni" and "CNI-ADMIN" in chains and jumped_from_forward("CNI-ADMIN"):
+        return "filter", "CNI-ADMIN", 1, "CNI-ADMIN is the CNI firewall plugin's chain for the admin's own rules"
+    return "filter", "FORWARD", 1, "at the top of FORWARD, before the runtime's own accept rules"
+
+
+def conntrack_drop(
+    proto: str,
+    lo: int,
+    hi: int | None = None,
+    *,
+    iface: str | None = None,
+    negate_iface: bool = False,
+    dnat_only: bool = False,
+    dst: str | None = None,
+    orig_dst: str | None = None,
+    target: str = "DROP",
+) -> str:
+    """`[-d DST] [[!] -i IFACE] -p PROTO -m conntrack [--ctstate DNAT] [--ctorigdst A]
+    --ctorigdstport P --ctdir ORIGINAL -j DROP`: new connections by the address and port they
+    were sent to (before DNAT)."""
+    hi = lo if hi is None else hi
+    words = []
+    if dst:
+        words += ["-d", dst]
+    if iface:
+        words += (["!"] if negate_iface else []) + ["-i", iface]
+    words += ["-p", proto, "-m", "conntrack"]
+    if dnat_only:
+        words += ["--ctstate", "DNAT"]
+    if orig_dst:
+        words += ["--ctorigdst", orig_dst]
+    words += ["--ctorigdstport", str(lo) if lo == hi else f"{lo}:{hi}", "--ctdir", "ORIGINAL", "-j", target]
+    return " ".join(words)
+
+
+__all__ = [
+    "FIX_LINE_BASE",
+    "NO_VERIFIED_FIX",
+    "Fix",
+    "FixError",
+    "FixRule",
+    "FixVerifier",
+    "Goal",
+    "Verification",
+    "apply_fix",
+    "command_argvs",
+    "conntrack_drop",
+    "describe_exposure",
+    "exposure_key",
+    "fix_interface_names",
+    "fix_text",
+    "fix_verifier",
+    "forward_filter_chain",
+    "judge",
+    "parse_command",
+    "scope_set",
+    "scoped_exposures",
+    "verify_fix",
+]
