@@ -226,9 +226,14 @@ class MatchCompiler:
         handler = getattr(self, "m_" + m.module.replace("-", "_"), None)
         if handler is None:
             raise Unmodelled(f"-m {m.module} is not modelled (it may or may not match)")
-        if m.module == "statistic":
-            return handler(m, random)
-        return handler(m)
+        try:
+            if m.module == "statistic":
+                return handler(m, random)
+            return handler(m)
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+            # A value spelled in a way the model does not read (`--icmpv6-type 0x10`): the rule
+            # is undecided, never a crash.
+            raise Unmodelled(f"-m {m.module}: value not understood ({exc})") from None
 
     def _port_opt(self, m: MatchModel, *names):
         for n in names:

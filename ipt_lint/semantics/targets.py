@@ -187,6 +187,16 @@ def _copy_bits(box: tuple, src_field: int, dst_field: int, src_mask: int, dst_ma
 
 
 def target_effect(rule: RuleModel, space: Space, chain_exists: Callable[[str], bool]) -> Effect:
+    try:
+        return _target_effect(rule, space, chain_exists)
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        # A target value the model does not read: approximated as "continue", named as
+        # uncertain, never a crash.
+        name = rule.target.name if rule.target else ""
+        return Effect("continue", name, f"{name} (not understood)", uncertain=f"{name}: value not understood ({exc})")
+
+
+def _target_effect(rule: RuleModel, space: Space, chain_exists: Callable[[str], bool]) -> Effect:
     t = rule.target
     if t is None:
         return Effect("continue", "", "no target (counts only)")
