@@ -15,11 +15,22 @@ class UsageProblem(Exception):
     """A problem with what the user asked for: printed as one line, exit 2."""
 
 
+def display_name(name: str) -> str:
+    """A file name as reports show it. A name that is not UTF-8 reaches Python with lone
+    surrogates (surrogateescape), which no UTF-8 report can encode (SARIF and JSON would fail or
+    be invalid): each such byte is shown as U+FFFD instead."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def read_input(path: str, stdin_filename: str = "-") -> tuple[bytes, str]:
     """The bytes of `path` (`-`: standard input) and the name to report it under."""
     if path == "-":
         data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
-        name = stdin_filename
+        name = display_name(stdin_filename)
     else:
         if os.path.isdir(path):
             raise UsageProblem(f"{path}: is a directory, not a dump")
@@ -30,7 +41,7 @@ def read_input(path: str, stdin_filename: str = "-") -> tuple[bytes, str]:
             raise UsageProblem(f"{path}: no such file") from None
         except OSError as exc:
             raise UsageProblem(f"{path}: cannot read: {exc.strerror or exc}") from None
-        name = path
+        name = display_name(path)
     if len(data) > MAX_INPUT_BYTES:
         raise UsageProblem(f"{name}: larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB; refusing to read it")
     return data, name

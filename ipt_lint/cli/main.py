@@ -85,5 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     except SystemExit:
         raise
     except Exception as exc:  # the last line of defence: no traceback on the user's screen
-        click.echo(f"ipt-lint: internal error: {type(exc).__name__}: {exc}", err=True)
+        from ..report.safe import printable
+
+        click.echo(f"ipt-lint: internal error: {type(exc).__name__}: {printable(str(exc))}", err=True)
         sys.exit(2)

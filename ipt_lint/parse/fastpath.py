@@ -15,7 +15,10 @@ from .ast import ChainDecl, Comment, Commit, Counters, LineNode, RuleLine, Span,
 # closing quote ends it), or a plain run of non-blank characters. Anything else (an unterminated
 # quote) is left to the grammar. Blanks are space and tab only, as in iptables (not Python's `\s`:
 # a vertical tab or a no-break space is part of a token there).
-_ARG = re.compile(r'[^ \t"]*"(?:\\.|[^"\\])*"|[^ \t"]+')
+# Possessive (`*+`): nothing to backtrack into, and Python's re would otherwise keep a
+# backtracking entry per character of a quoted value (over 100 bytes each: a 10 MB comment took
+# more than 1 GB).
+_ARG = re.compile(r'[^ \t"]*+"(?:\\.|[^"\\])*+"|[^ \t"]++')
 _SIMPLE_COUNTERS = re.compile(r"\[([^ \t:\]]+):([^ \t:\]]+)\]")
 _CHAIN = re.compile(r":([^ \t]+)[ \t]+([^ \t\[\]]+)(?:[ \t]+\[([^ \t:\]]+):([^ \t:\]]+)\])?[ \t]*\Z")
 _TABLE = re.compile(r"\*([^ \t]+)(?:[ \t].*)?\Z")

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import re
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+# C0/C1 controls and DEL; zero-width and bidi marks; lone surrogates (from a file name that is not
+# UTF-8: no UTF-8 output can encode them) and the noncharacters U+FFFE/U+FFFF (XML 1.0, hence JUnit,
+# cannot carry them).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
 
 
 def printable(text: str) -> str:

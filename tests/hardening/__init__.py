@@ -1,0 +1,1 @@
+"""Hardening tests (issue 6): fuzzing, determinism, hostile input, resource bounds, no injection."""
