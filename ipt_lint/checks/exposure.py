@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from ..parse.ast import Span
 from .base import Check, CheckDoc, Related, Severity
 from .fixes import (
+    NO_VERIFIED_FIX,
     Fix,
     FixRule,
     FixVerifier,
@@ -267,10 +268,12 @@ class ExposureAnalysis:
     # -- fixes --
 
     def verifier(self) -> FixVerifier:
-        if self.engine is getattr(self.ctx, "__dict__", {}).get("engine"):
-            return fix_verifier(self.ctx)
         if self._verifier is None:
-            self._verifier = FixVerifier(self.engine, interfaces=self.external)
+            if self.engine is getattr(self.ctx, "__dict__", {}).get("engine"):
+                self._verifier = fix_verifier(self.ctx)
+            else:
+                self._verifier = FixVerifier(self.engine, interfaces=self.external)
+            self._verifier.know(self.exposures, self.external)
         return self._verifier
 
     def prog(self) -> str:
@@ -496,6 +499,14 @@ def close_published_candidates(analysis: ExposureAnalysis, exposures, *, conditi
     return out, why
 
 
+def noted(text: str, note: str | None) -> str:
+    """A verified fix with a `# ` line above it (command_argvs skips it), for findings that may
+    need no fix at all (a port public on purpose)."""
+    if not note or not text or text.startswith(NO_VERIFIED_FIX):
+        return text
+    return f"# {note}\n{text}"
+
+
 def resolve_fixes(verifier: FixVerifier, candidate_lists, budget: int = 60) -> list[Verification]:
     """For each finding's candidate list, the first candidate that verifies. The first candidates
     of all findings are tried together first, in one engine run when their scopes are disjoint,
@@ -646,7 +657,7 @@ class PublishedPortOpen(Check):
     def run(self, ctx):
         a = exposure_analysis(ctx)
         groups = [g for g in publish_groups(a) if not all(is_loopback_only(e) for e in g.exposures)]
-        items = []  # (group, conditional?, severity, message)
+        items = []  # (group, conditional?, severity, message, note before the fix)
         for g in groups:
             if g.line is None:
                 continue
@@ -654,19 +665,19 @@ class PublishedPortOpen(Check):
                 items.append((g, False) + self._classify(a, g, g.paths.normal))
             elif g.paths.conditional:
                 # reported on its own only when no counted interface reaches the port anyway
-                items.append((g, True, Severity.INFO, self._conditional_message(a, g)))
+                items.append((g, True, Severity.INFO, self._conditional_message(a, g), None))
         cands = []
-        for g, cond, _, _ in items:
+        for g, cond, _, _, _ in items:
             excluded = g.paths.conditional[0][1] if cond else ()
             c, _why = close_published_candidates(a, g.exposures, conditional=excluded)
             cands.append(c)
         verdicts = resolve_fixes(a.verifier(), cands) if items else []
-        for (g, cond, sev, msg), v in zip(items, verdicts):
+        for (g, cond, sev, msg, note), v in zip(items, verdicts):
             yield self.finding(
                 ctx, a.span(g.line), msg,
                 table="nat", chain=a.rule(g.line).chain if a.rule(g.line) else None,
                 related=_relateds(a, g.exposures, g.line) + self._more_related(a, g),
-                fix=fix_text(v, fallback=self._fallback(a, g, cond)),
+                fix=noted(fix_text(v, fallback=self._fallback(a, g, cond)), note),
                 witness=g.first.witness.to_json(),
                 severity=sev,
             )
@@ -683,14 +694,16 @@ class PublishedPortOpen(Check):
         )
         user_allows = [a.user_allow_step(x) for x in g.exposures]
         if a.is_allowed_public(e):
-            return Severity.INFO, base + f"; {_port_words(e)} is in allow-public, so it is meant to be public"
+            return (Severity.INFO, base + f"; {_port_words(e)} is in allow-public, so it is meant to be public",
+                    f"nothing to do if {_port_words(e)} is meant to be public (allow-public); to close it anyway:")
         if all(s is not None for s in user_allows):
             s = user_allows[0]
-            return Severity.INFO, base + f"; your own rule on line {s.line} ({s.chain}) allows it explicitly"
+            return (Severity.INFO, base + f"; your own rule on line {s.line} ({s.chain}) allows it explicitly",
+                    f"nothing to do if your rule on line {s.line} means it; to close it anyway:")
         label = next((a.sensitive_label(x) for x in g.exposures if a.sensitive_label(x)), None)
         if label:
-            return Severity.ERROR, base + f"; this is {label}, which must never be open to the world"
-        return Severity.WARNING, base
+            return Severity.ERROR, base + f"; this is {label}, which must never be open to the world", None
+        return Severity.WARNING, base, None
 
     def _conditional_message(self, a: ExposureAnalysis, g: PublishGroup) -> str:
         e = g.first
@@ -920,11 +933,12 @@ class DirectContainerAccess(Check):
         for ((line, cond), g), v in zip(items, verdicts):
             ex = g["exposures"]
             sev, msg = self._message(a, ex, g["acc"], cond)
+            note = "nothing to do if your own rule allows this on purpose; to close it anyway:" if sev == Severity.INFO else None
             yield self.finding(
                 ctx, a.span(line), msg, table="filter",
                 chain=(g["acc"].chain if g["acc"] is not None else "FORWARD"),
                 related=self._related(a, ex, line),
-                fix=fix_text(v, fallback=self._fallback(a, ex)),
+                fix=noted(fix_text(v, fallback=self._fallback(a, ex)), note),
                 witness=ex[0].witness.to_json(),
                 severity=sev,
             )
@@ -1295,10 +1309,11 @@ class HostFirewallBypassed(Check):
                 acc = a.accept_step(g.first)
                 if acc is not None and acc.kind == "rule":
                     related.append(Related(file, acc.line, f"FORWARD accepts {_port_words(g.first)} here"))
+            note = "nothing to do if the forward path is allowed on purpose; to deny it there as well:" if sev == Severity.INFO else None
             yield self.finding(
                 ctx, a.span(line), msg, table="filter", chain=d["step"].chain,
                 related=related,
-                fix=fix_text(v, fallback="deny the port in the runtime's forward chain (DOCKER-USER, FORWARD), or publish it on 127.0.0.1"),
+                fix=noted(fix_text(v, fallback="deny the port in the runtime's forward chain (DOCKER-USER, FORWARD), or publish it on 127.0.0.1"), note),
                 witness=d["groups"][0].first.witness.to_json(),
                 severity=sev,
             )

@@ -12,7 +12,8 @@ Building a fix
                                              chain name, in iptables-save syntax
     Fix(rules, family="ipv4", new_chains=(), scope=None, note="")
         .commands -> ("iptables -I DOCKER-USER 1 -p tcp ... -j DROP", ...)   in the order to run
-        .text()   -> the commands, one per line (what Finding.fix carries)
+        .text()   -> the commands, one per line (what Finding.fix carries; the note is for
+                     the caller to print or not, as a `# ` line that command_argvs skips)
         scope: the outside packets the rules can affect, as engine.packets() field dicts
                ({"proto": "tcp", "dport": (5432, 5432)}, ...): verification then recomputes
                exposures for those packets only. None: every packet (slower, always correct).
@@ -32,16 +33,19 @@ Applying and verifying
         .verify_jointly(items)               that joint run alone (None when it cannot decide)
         .verify_with(fix, closed)            closed(engine_after) -> bool for problems that are
                                              not exposures; the scope's exposures must not move
+        .know(exposures)                     hand over the run's full exposures (asked once)
     verify_fix(engine_factory, ruleset, fix, goal) -> Verification
                                              the same without a lint context;
                                              engine_factory(ruleset, interfaces) -> Engine
     fix_text(verification) -> str            the commands, or "no verified fix (<why>)"
+    command_argvs(finding.fix) -> [argv...]   the printed commands as argv lists (no shell)
 
 Helpers for the usual fixes
 ---------------------------
     forward_filter_chain(engine, runtime) -> (table, chain, position, why): where a runtime's
         forwarded traffic is best filtered (DOCKER-USER, CNI-ADMIN, FORWARD)
-    conntrack_drop(proto, lo, hi, iface=None, negate_iface=False, dnat_only=False, dst=None)
+    conntrack_drop(proto, lo, hi, iface=None, negate_iface=False, dnat_only=False, dst=None,
+                   orig_dst=None)
         -> rule text matching new connections by their original destination port (after DNAT
         the header shows the container's port; the conntrack original tuple still has the host
         port), in the original direction only, so replies to the containers' own connections
@@ -215,7 +219,7 @@ def _apply(ruleset: Ruleset, fix: Fix) -> tuple[Ruleset, dict[int, RuleModel]]:
     tables: dict[str, Table] = dict(ruleset.tables)
     copied: set[str] = set()
     moved: dict[int, RuleModel] = {}
-    origin_of: dict[int, tuple[int, RuleModel]] = {}  # id(current copy) -> (id(original), copy)
+    originals: set[int] = set()  # ids of the dump's own rules in the chains the fix changes
     line = FIX_LINE_BASE
 
     def table_of(name: str) -> Table:
@@ -253,21 +257,21 @@ def _apply(ruleset: Ruleset, fix: Fix) -> tuple[Ruleset, dict[int, RuleModel]]:
             chain = Chain(old.name, old.table, old.builtin, old.policy, old.span, old.counters, list(old.rules))
             changed[(fr.table, fr.chain)] = chain
             t.chains[fr.chain] = chain
+            originals.update(id(r) for r in old.rules)
         n = len(chain.rules)
         pos = n if fr.position is None else fr.position - 1
         if not 0 <= pos <= n:
             raise FixError(f"-I {fr.chain} {fr.position}: the chain has {n} rule(s) (index of insertion too big)")
         line += 1
-        new = _rule_model(ruleset, t, fr, line)
-        chain.rules.insert(pos, replace(new, index=pos))
-        for i in range(pos + 1, len(chain.rules)):
-            r = chain.rules[i]
-            nr = replace(r, index=i)
-            chain.rules[i] = nr
-            # remember where each original rule went (its producer is looked up by identity)
-            origin = origin_of.pop(id(r), (id(r), r))[0]
-            origin_of[id(nr)] = (origin, nr)
-            moved[origin] = nr
+        chain.rules.insert(pos, _rule_model(ruleset, t, fr, line))
+    # positions are settled once all commands ran (a rule's index is its place in the chain)
+    for chain in changed.values():
+        for i, r in enumerate(chain.rules):
+            if r.index != i:
+                nr = replace(r, index=i)
+                chain.rules[i] = nr
+                if id(r) in originals:  # its producer is looked up by identity: say where it went
+                    moved[id(r)] = nr
     return Ruleset(ruleset.file, ruleset.family, tables), moved
 
 
@@ -470,12 +474,17 @@ class FixVerifier:
         try:
             base = self.base
             e.compiler.cache.update(base.compiler.cache)
+            same_chains: dict[str, bool] = {}  # jump targets resolve against the table's chains
+            for name, t_new in e.ruleset.tables.items():
+                t_old = base.ruleset.tables.get(name)
+                same_chains[name] = t_old is not None and (
+                    t_new is t_old or (len(t_new.chains) == len(t_old.chains) and t_new.chains.keys() == t_old.chains.keys())
+                )
             for (table, name), cc in base.walker._compiled.items():
-                t_new, t_old = e.ruleset.tables.get(table), base.ruleset.tables.get(table)
-                if t_new is None or t_old is None or t_new.chains.get(name) is not t_old.chains.get(name):
+                if not same_chains.get(table):
                     continue
-                if set(t_new.chains) != set(t_old.chains):
-                    continue  # jump targets resolve against the table's chains
+                if e.ruleset.tables[table].chains.get(name) is not base.ruleset.tables[table].chains.get(name):
+                    continue
                 e.walker._compiled[(table, name)] = cc
         except AttributeError:
             pass
@@ -502,6 +511,13 @@ class FixVerifier:
                     owners[id(new)] = who
         new_rec = Recognition(rec.platforms, dict(rec.chain_owner), owners, dict(rec.bridges))
         return self._engine(ruleset, new_rec, names)
+
+    def know(self, exposures, interfaces: tuple[str, ...] | None = None) -> None:
+        """Hand over exposures already computed with the base engine for every outside packet
+        (the lint run's own exposure question), so verification does not ask it again."""
+        names = self._names([])
+        if interfaces is None or tuple(interfaces) == self.interfaces:
+            self._before[(names, _scope_key(None))] = list(exposures)
 
     def _before_for(self, names, scope):
         key = (names, _scope_key(scope))
@@ -588,15 +604,13 @@ class FixVerifier:
         fixes = [f for f, _ in items]
         names = self._names(fixes)
         old = self._old(names)
-        sets = [scope_set(old, f.scope) for f in fixes]
-        # disjoint scopes (ports, protocols): cheap pairwise test on the field dicts first
-        for i in range(len(sets)):
-            for j in range(i + 1, len(sets)):
-                if _dicts_may_meet(fixes[i].scope, fixes[j].scope) and sets[i].intersects(sets[j]):
-                    return None
+        if not _disjoint(old, fixes):
+            return None
         rules = tuple(r for f in fixes for r in f.rules)
         chains = tuple(c for f in fixes for c in f.new_chains)
         scope = tuple(s for f in fixes for s in f.scope)
+        if len(scope) > JOINT_SCOPE_LIMIT:
+            scope = None  # hundreds of small boxes cost the walk more than every packet at once
         combined = Fix(rules, fixes[0].family, chains, scope)
         try:
             ruleset, moved = _apply(self.base.ruleset, combined)
@@ -623,32 +637,38 @@ def _jsonable(v):
     return v
 
 
-def _dicts_may_meet(a, b) -> bool:
-    """False when two scopes are certainly disjoint by protocol or port (a quick pre-test)."""
-    for da in a:
-        for db in b:
-            if _dict_may_meet(da, db):
-                return True
-    return False
+JOINT_SCOPE_LIMIT = 32
 
 
-def _dict_may_meet(a: Mapping, b: Mapping) -> bool:
-    for k in set(a) & set(b):
-        va, vb = a[k], b[k]
-        if k in ("proto",) and isinstance(va, str) and isinstance(vb, str) and va != vb:
-            return False
-        if (
-            k in ("dport", "sport", "orig_dport")
-            and isinstance(va, tuple)
-            and isinstance(vb, tuple)
-            and len(va) == 2
-            and len(vb) == 2
-            and all(isinstance(x, int) for x in va + vb)
-            and (va[1] < vb[0] or vb[1] < va[0])
-        ):
-            return False
-        if k in ("dport", "sport") and isinstance(va, int) and isinstance(vb, int) and va != vb:
-            return False
+def _disjoint(engine, fixes) -> bool:
+    """Are the fixes' scopes pairwise disjoint? Scopes of one protocol and a port range (what the
+    EXP fixes use) are sorted and compared with their neighbours; anything else pair by pair."""
+    simple: dict[str, list] = {}
+    other = []
+    for i, f in enumerate(fixes):
+        for d in f.scope:
+            port = d.get("dport")
+            if set(d) <= {"proto", "dport", "dst"} and isinstance(d.get("proto"), str) and isinstance(port, tuple):
+                simple.setdefault(d["proto"], []).append((port[0], port[1], i, d))
+            else:
+                other.append((i, d))
+    for items in simple.values():
+        items.sort()
+        reach = []  # (hi, i, d) of earlier ranges that may still overlap
+        for lo, hi, i, d in items:
+            reach = [x for x in reach if x[0] >= lo]
+            for _hi, j, dj in reach:
+                if j != i and engine.packets(**d).intersects(engine.packets(**dj)):
+                    return False
+            reach.append((hi, i, d))
+    for k, (i, d) in enumerate(other):
+        for j, dj in other[k + 1 :]:
+            if i != j and engine.packets(**d).intersects(engine.packets(**dj)):
+                return False
+        for items in simple.values():
+            for _lo, _hi, j, dj in items:
+                if i != j and engine.packets(**d).intersects(engine.packets(**dj)):
+                    return False
     return True
 
 
