@@ -25,8 +25,10 @@ Applying and verifying
     apply_fix(ruleset, fix) -> Ruleset       a new ruleset; unchanged chains and rules are shared.
                                              Raises FixError when a command would not load.
     Goal(targets, closed=None)               targets(exposure) -> bool: the exposures the fix is
-                                             meant to change; closed(exposures_after) -> bool
-                                             (default: none of `targets` remains)
+                                             meant to change; closed(targets_after) -> bool
+                                             gets those of them left after the fix
+                                             (default: none remains); port_key=(proto, lo, hi)
+                                             when targets only picks exposures on those ports
     fix_verifier(ctx) -> FixVerifier         cached per lint run; shares the run's engine facts
         .verify(fix, goal) -> Verification  (truthy when verified; .reason says why not)
         .verify_many([(fix, goal), ...])     one engine run for many fixes with disjoint scopes
@@ -59,6 +61,7 @@ matching the original direction. Traffic between containers is not part of the q
 from __future__ import annotations
 
 import copy
+from bisect import bisect_right
 import json
 import shlex
 from collections import Counter
@@ -372,8 +375,11 @@ class Goal:
     whether the problem is gone, from the exposures after the fix (default: no target left)."""
 
     targets: Callable
-    closed: Callable | None = None
+    closed: Callable | None = None  # closed(targets left after the fix) -> bool
     description: str = ""
+    # (proto, lo, hi) when `targets` only picks exposures of that protocol whose ports meet
+    # lo..hi: lets judge() look up the goals of an exposure instead of asking every goal
+    port_key: tuple[str, int, int] | None = None
 
     def is_closed(self, after) -> bool:
         if self.closed is not None:
@@ -391,26 +397,70 @@ class Verification:
         return self.ok
 
 
+class _GoalLookup:
+    """Which goals target an exposure: goals with a port_key are found by protocol and port
+    (sorted ranges), the others are asked every time. Thousands of fixes verified together
+    would otherwise ask every goal about every exposure."""
+
+    def __init__(self, goals: Sequence[Goal]):
+        self.goals = goals
+        self.loose = [i for i, g in enumerate(goals) if g.port_key is None]
+        by_proto: dict[str, list] = {}
+        for i, g in enumerate(goals):
+            if g.port_key is not None:
+                proto, lo, hi = g.port_key
+                by_proto.setdefault(proto, []).append((lo, hi, i))
+        self.by_proto = {}
+        for proto, items in by_proto.items():
+            items.sort()
+            self.by_proto[proto] = ([x[0] for x in items], items, max(x[1] - x[0] for x in items))
+
+    def __call__(self, e) -> list[int]:
+        """The indices (in order) of the goals whose targets() picks `e`."""
+        found = [i for i in self.loose if self.goals[i].targets(e)]
+        index = self.by_proto.get(e.proto)
+        if index is not None and e.port is not None:
+            los, items, span = index
+            hi = e.port_end if e.port_end is not None else e.port
+            k = bisect_right(los, hi) - 1
+            while k >= 0 and items[k][0] >= e.port - span:
+                i = items[k][2]
+                if items[k][1] >= e.port and self.goals[i].targets(e):
+                    found.append(i)
+                k -= 1
+            found.sort()
+        return found
+
+
 def judge(before, after, goals: Sequence[Goal]) -> list[Verification]:
-    """Compare the exposures before and after a fix (or several fixes with disjoint scopes)."""
-    is_target = lambda e: any(g.targets(e) for g in goals)
+    """Compare the exposures before and after a fix (or several fixes with disjoint scopes).
+    Each goal's `closed` is given the exposures after the fix that its `targets` picks."""
+    goals_of = _GoalLookup(goals)
     before_keys = Counter(exposure_key(e) for e in before)
     after_keys = Counter(exposure_key(e) for e in after)
+    before_of: list[list] = [[] for _ in goals]
+    after_of: list[list] = [[] for _ in goals]
     common = []
     for e in before:
-        if not is_target(e) and after_keys[exposure_key(e)] == 0:
+        mine = goals_of(e)
+        for i in mine:
+            before_of[i].append(e)
+        if not mine and after_keys[exposure_key(e)] == 0:
             common.append(f"it would also change {describe_exposure(e)}")
     for e in after:
-        if not is_target(e) and before_keys[exposure_key(e)] == 0:
+        mine = goals_of(e)
+        for i in mine:
+            after_of[i].append(e)
+        if not mine and before_keys[exposure_key(e)] == 0:
             common.append(f"it would open {describe_exposure(e)}")
     out = []
-    for g in goals:
-        if not any(g.targets(e) for e in before):
+    for i, g in enumerate(goals):
+        if not before_of[i]:
             out.append(Verification(False, "the engine does not see the exposure inside the fix's scope"))
         elif common:
             out.append(Verification(False, common[0]))
-        elif not g.is_closed(after):
-            left = [describe_exposure(e) for e in after if g.targets(e)]
+        elif not g.is_closed(after_of[i]):
+            left = [describe_exposure(e) for e in after_of[i]]
             out.append(Verification(False, "the exposure stays open" + (f" ({left[0]})" if left else "")))
         else:
             out.append(Verification(True))

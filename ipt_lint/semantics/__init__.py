@@ -31,7 +31,7 @@ Rules as sets
     engine.rule_match(rule) -> RuleMatch(over, exact, uncertain, random, uses_local)
     engine.coverage(rule) -> Coverage(covered, certain, by, remaining, note)
         are all packets `rule` could match taken by the rules before it in its chain?
-    engine.compiled_chain(table, chain) -> CompiledChain: .match(i), .effect(i), .candidates(dst)
+    engine.compiled_chain(table, chain) -> CompiledChain: .match(i), .effect(i), .candidates(dst, start, ports)
 
 Journeys
 --------

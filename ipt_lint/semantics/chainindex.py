@@ -5,22 +5,27 @@ rule.
 kube-proxy's KUBE-SERVICES holds thousands of `-d IP/32 -p tcp --dport P` rules. A rule whose
 destination set cannot meet the packets' destinations cannot match them and cannot change them,
 so it is skipped. The index keys each rule by its `-d` networks (a superset of what it matches:
-other matches only narrow it) when they are narrow; other rules are always candidates.
-Skipping is an optimisation only: every candidate is still matched exactly.
+other matches only narrow it) when they are narrow; failing that, by its destination ports when
+every part of its match restricts them (KUBE-NODEPORTS, KUBE-EXTERNAL-SERVICES), or by the
+original destination ports of conntrack (`--ctorigdstport`, the DOCKER-USER idiom); other rules are
+always candidates. The walker asks per flow, so a flow to one pod meets only the rules about
+that pod. Skipping is an optimisation only: every candidate is still matched exactly.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 
 from ..model.types import Chain
 from .intervals import TooManyIntervals, iv_from_mask
 from .matches import MatchCompiler, RuleMatch
-from .space import Space
+from .space import DPORT, ORIG_DPORT, Space
 from .targets import Effect, target_effect
 
 NARROW_SPAN = 1 << 16  # destination intervals up to this size are indexed
 NARROW_PIECES = 8
+SHORT_CHAIN = 8  # rules
+NARROW_PORTS = 1024  # destination port sets up to this wide are indexed
 
 
 class CompiledChain:
@@ -53,38 +58,114 @@ class CompiledChain:
         return [self.match(i) for i in range(len(self.chain.rules))]
 
     def _index(self) -> None:
-        entries: list[tuple[int, int, int]] = []
+        dst_entries: list[tuple[int, int, int]] = []
+        port_entries: dict[int, list[tuple[int, int, int]]] = {DPORT: [], ORIG_DPORT: []}
         wide: list[int] = []
-        maxspan = 0
         for i, rule in enumerate(self.chain.rules):
             pieces = _dst_key(rule)
-            if pieces is None:
-                wide.append(i)
+            if pieces is not None:
+                dst_entries.extend((lo, hi, i) for lo, hi in pieces)
                 continue
-            for lo, hi in pieces:
-                entries.append((lo, hi, i))
-                maxspan = max(maxspan, hi - lo)
+            key = _port_key(self.match(i)) if _may_restrict_ports(rule) else None
+            if key is not None:
+                field, ports = key
+                port_entries[field].extend((lo, hi, i) for lo, hi in ports)
+            else:
+                wide.append(i)
+        self.dst_index = _IntervalIndex(dst_entries)
+        self.port_index = _IntervalIndex(port_entries[DPORT])
+        self.orig_port_index = _IntervalIndex(port_entries[ORIG_DPORT])
+        self.wide = wide
+        # a short chain, or one whose rules are all wide, is cheaper to try rule by rule
+        # than to ask the index for every flow that enters it
+        self.indexed = len(self.chain.rules) > SHORT_CHAIN and len(wide) < len(self.chain.rules)
+        self.every_rule = list(range(len(self.chain.rules)))
+
+    def candidates_from(self, start: int, summary) -> list[int]:
+        """candidates() for a flow entering at rule `start`; `summary()` -> (dst, ports,
+        orig_ports) of its packets, called only when the index is worth asking."""
+        if not self.indexed:
+            rules = self.every_rule
+            return rules if start == 0 else rules[start:]
+        dst, ports, orig_ports = summary()
+        return self.candidates(dst, start, (ports, orig_ports))
+
+    def candidates(self, dst: tuple, start: int = 0, ports: tuple | None = None) -> list[int]:
+        """Sorted indices >= start of rules that may meet packets with destinations `dst`
+        (intervals) and, when given, `ports` = (destination ports, original destination ports),
+        both intervals; without `ports` every port-keyed rule is a candidate."""
+        if not self.dst_index and not self.port_index and not self.orig_port_index:
+            return self.wide if start == 0 else self.wide[bisect_left(self.wide, start) :]
+        found = set(self.wide[bisect_left(self.wide, start) :])
+        self.dst_index.hits(dst, start, found)
+        for index, query in ((self.port_index, 0), (self.orig_port_index, 1)):
+            if not index:
+                continue
+            if ports is None:
+                found.update(i for i in index.idx if i >= start)
+            else:
+                index.hits(ports[query], start, found)
+        return sorted(found)
+
+
+class _IntervalIndex:
+    """Rules keyed by intervals: which of them meet a set of intervals."""
+
+    __slots__ = ("los", "his", "idx", "maxspan")
+
+    def __init__(self, entries: list[tuple[int, int, int]]):
         entries.sort()
         self.los = [e[0] for e in entries]
         self.his = [e[1] for e in entries]
         self.idx = [e[2] for e in entries]
-        self.maxspan = maxspan
-        self.wide = wide
+        self.maxspan = max((e[1] - e[0] for e in entries), default=0)
 
-    def candidates(self, dst: tuple, start: int = 0) -> list[int]:
-        """Sorted indices >= start of rules whose destination set may meet `dst` (intervals)."""
-        if not self.los:
-            return [i for i in self.wide if i >= start]
-        found = set(i for i in self.wide if i >= start)
+    def __bool__(self) -> bool:
+        return bool(self.los)
+
+    def hits(self, query: tuple, start: int, found: set) -> None:
         los, his, idx = self.los, self.his, self.idx
-        for qlo, qhi in dst:
+        for qlo, qhi in query:
             k = bisect_right(los, qhi) - 1
             floor = qlo - self.maxspan
             while k >= 0 and los[k] >= floor:
                 if his[k] >= qlo and idx[k] >= start:
                     found.add(idx[k])
                 k -= 1
-        return sorted(found)
+
+
+def _may_restrict_ports(rule) -> bool:
+    """Cheap pre-test (no compiling): only a rule with a match module can restrict ports."""
+    return bool(rule.matches) and rule.proto is not None
+
+
+def _port_key(rm: RuleMatch) -> tuple[int, tuple] | None:
+    """(DPORT or ORIG_DPORT, the union of the ports the rule's match allows there), when every
+    part of the match restricts that field to a narrow set; else None."""
+    for field in (DPORT, ORIG_DPORT):
+        pieces = _narrow_union(rm.over, field)
+        if pieces is not None:
+            return field, pieces
+    return None
+
+
+def _narrow_union(over: tuple, field: int) -> tuple | None:
+    if not over:
+        return None
+    pieces: list = []
+    for constraint in over:
+        ports = None
+        for f, v in constraint:
+            if f == field:
+                ports = v
+        if ports is None:
+            return None
+        pieces.extend(ports)
+        if len(pieces) > NARROW_PIECES:
+            return None
+    if any(hi - lo >= NARROW_PORTS for lo, hi in pieces):
+        return None
+    return tuple(pieces)
 
 
 def _dst_key(rule) -> list[tuple[int, int]] | None:

@@ -242,7 +242,7 @@ class Engine:
         return self.exposure_report(interfaces).exposures
 
     def exposure_report(self, interfaces: tuple[str, ...] = ()):
-        """ExposureReport(exposures, assumptions)."""
+        """ExposureReport(exposures, assumptions, outcomes): outcomes are the journeys behind it."""
         from .exposure import compute_exposures
 
         with paused_gc():

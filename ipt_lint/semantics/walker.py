@@ -13,12 +13,14 @@ iptables-restore refuses) ends that flow as uncertain instead of running forever
 
 from __future__ import annotations
 
+from heapq import heappop, heappush
+
 from ..model.types import Chain, Ruleset
 from .chainindex import CompiledChain, compile_chain
 from .matches import MatchCompiler
 from .packetset import box_and, box_meets, box_sub
 from .results import Step, UncertainRule
-from .space import DST, Space
+from .space import DPORT, DST, ORIG_DPORT, Space
 
 MAX_DEPTH = 512
 
@@ -97,26 +99,58 @@ def split_boxes(boxes, constraints) -> tuple[list, list]:
 
 
 class _Frame:
-    __slots__ = ("cc", "pos", "live", "incoming", "ret_to", "root", "path", "cands", "ci")
+    """One chain being walked. Each live flow waits at the next rule that may meet it (the chain
+    index asked per flow: a flow to one pod skips the thousands of rules about other
+    addresses); `done` holds flows past the chain's last such rule."""
+
+    __slots__ = ("cc", "pos", "waiting", "order", "done", "incoming", "ret_to", "root", "path")
 
     def __init__(self, cc: CompiledChain, live: list, ret_to, root, path: frozenset):
         self.cc = cc
         self.pos = 0
-        self.live = live
+        self.waiting: dict[int, list] = {}  # rule index -> [(flow, candidates, k)]
+        self.order: list[int] = []  # heap of the keys of `waiting`
+        self.done: list[Flow] = []
         self.incoming: list = []
         self.ret_to = ret_to  # the frame returned flows go to; None: the root's policy
         self.root = root or self
         self.path = path
-        dst = _dst_union(live)
-        self.cands = cc.candidates(dst)
-        self.ci = 0
+        for f in live:
+            self.enter(f, 0)
+
+    def enter(self, f: Flow, start: int) -> None:
+        """A flow that reaches rule `start` of this chain (fresh, returned or rewritten)."""
+        self.wait(f, self.cc.candidates_from(start, lambda: _dst_and_ports(f.boxes)), 0)
+
+    def wait(self, f: Flow, cands: list, k: int) -> None:
+        """Park `f` at cands[k], the next rule that may meet it, or in `done`."""
+        if k >= len(cands):
+            self.done.append(f)
+            return
+        i = cands[k]
+        q = self.waiting.get(i)
+        if q is None:
+            self.waiting[i] = [(f, cands, k)]
+            heappush(self.order, i)
+        else:
+            q.append((f, cands, k))
 
 
-def _dst_union(flows) -> tuple:
-    pieces = []
-    for f in flows:
-        for b in f.boxes:
-            pieces.extend(b[DST])
+def _dst_and_ports(boxes) -> tuple[tuple, tuple, tuple]:
+    """The unions (intervals) of the boxes' destinations, destination ports and conntrack
+    original destination ports (the same as the ports where the box ties them)."""
+    dsts: list = []
+    ports: list = []
+    orig: list = []
+    for b in boxes:
+        dsts.extend(b[DST])
+        ports.extend(b[DPORT])
+        o = b[ORIG_DPORT]
+        orig.extend(b[DPORT] if o is None else o)
+    return _merged(dsts), _merged(ports), _merged(orig)
+
+
+def _merged(pieces: list) -> tuple:
     pieces.sort()
     out: list[list[int]] = []
     for lo, hi in pieces:
@@ -171,33 +205,27 @@ class Walker:
         while stack:
             fr = stack[-1]
             if fr.incoming:
-                fr.live.extend(fr.incoming)
-                fr.incoming = []
-            # the next candidate rule at or after fr.pos
-            i = None
-            while fr.ci < len(fr.cands):
-                k = fr.cands[fr.ci]
-                if k >= fr.pos:
-                    i = k
-                    break
-                fr.ci += 1
-            if i is None or not fr.live:
+                back, fr.incoming = fr.incoming, []
+                for f in back:
+                    fr.enter(f, fr.pos)
+            if not fr.order:  # no live flow meets another rule: the end of the chain
                 stack.pop()
-                if fr.live:
+                if fr.done:
                     if fr is root:
-                        for f in fr.live:
+                        for f in fr.done:
                             policy(fr, f)
                     else:
-                        give_back(fr, fr.live)
+                        give_back(fr, fr.done)
                 continue
+            i = heappop(fr.order)
             fr.pos = i + 1
-            self._apply(fr, i, hook, table, stack, results, policy, give_back)
+            self._apply(fr, i, fr.waiting.pop(i), hook, table, stack, results, policy, give_back)
         return results
 
     def _apply(
-        self, fr: "_Frame", i: int, hook: str, table: str, stack: list, results: list, policy, give_back
+        self, fr: "_Frame", i: int, waiting: list, hook: str, table: str, stack: list, results: list, policy, give_back
     ) -> None:
-        """Rule i of the frame's chain against the frame's live flows."""
+        """Rule i of the frame's chain against the flows waiting at it ((flow, candidates, k))."""
         cc = fr.cc
         rule = cc.chain.rules[i]
         rm = cc.match(i)
@@ -209,23 +237,22 @@ class Walker:
         why = "; ".join(rm.uncertain)
         u_match = None if decided else UncertainRule(rule.line, rule.text, why, "match")
         matched: list[Flow] = []
-        still: list[Flow] = []
-        for f in fr.live:
+        for f, cands, k in waiting:
+            # the parts that go on in this chain wait at their next candidate rule
             m, rest = split_boxes(f.boxes, rm.over)
             if not m:
-                still.append(f)
+                fr.wait(f, cands, k + 1)
                 continue
             if rest:
-                still.append(f.but(rest))
+                fr.wait(f.but(rest), cands, k + 1)
             if not decided:  # undecided: follow both branches, marked
                 matched.append(f.but(m, (u_match,), branch="m"))
-                still.append(f.but(m, (u_match,), branch="u"))
+                fr.wait(f.but(m, (u_match,), branch="u"), cands, k + 1)
             elif rm.random and not no_op:  # statistic: both branches really happen
                 matched.append(f.but(m, random=True, branch="m"))
-                still.append(f.but(m, random=True, branch="u"))
+                fr.wait(f.but(m, random=True, branch="u"), cands, k + 1)
             else:
                 matched.append(f.but(m))
-        fr.live = still
         if not matched:
             return
         note = None if rm.exact else "may or may not match: " + why
@@ -265,12 +292,12 @@ class Walker:
         else:  # continue
             for f in moved:
                 if eff.transform is None:
-                    fr.live.append(f)
+                    fr.enter(f, i + 1)
                     continue
                 boxes, lossy = self._transform(eff, f.boxes, hook)
                 extra = (UncertainRule(rule.line, rule.text, lossy, "model"),) if lossy else ()
                 if boxes:
-                    fr.live.append(f.but(boxes, extra))
+                    fr.enter(f.but(boxes, extra), i + 1)
 
     @staticmethod
     def _transform(eff, boxes, hook):

@@ -242,13 +242,13 @@ def test_exposures_are_computed_once_per_dump(monkeypatch):
     from ipt_lint.semantics.engine import Engine
 
     calls = []
-    real = Engine.exposures
+    real = Engine.exposure_report
 
     def counting(self, interfaces=()):
         calls.append(self)
         return real(self, interfaces)
 
-    monkeypatch.setattr(Engine, "exposures", counting)
+    monkeypatch.setattr(Engine, "exposure_report", counting)
     ctx = context(SAMPLES / "ufw-docker.rules")
     for check in all_checks():
         if check.code.startswith(CODES):
