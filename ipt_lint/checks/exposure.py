@@ -80,7 +80,11 @@ class ExposureAnalysis:
         self.options = ctx.options
         self.engine = engine if engine is not None else ctx.engine
         self.external = tuple(ctx.options.external_interfaces or ())
-        self.exposures = exposures if exposures is not None else self.engine.exposures(self.external)
+        self.outcomes = None  # every journey of the outside packets, when this analysis ran them
+        if exposures is None:
+            report = self.engine.exposure_report(self.external)
+            exposures, self.outcomes = report.exposures, report.outcomes
+        self.exposures = exposures
         self.sensitive = sensitive_ports(ctx.options)
         self.allowed = allowed_public(ctx.options)
         self.rules_by_line = self.engine.rules_by_line
@@ -476,7 +480,7 @@ def close_published_candidates(analysis: ExposureAnalysis, exposures, *, conditi
                 targets(x) and (analysis.open_paths(x).conditional if conditional else analysis.open_paths(x).normal)
                 for x in after
             )
-    goal = Goal(targets, closed=lambda after: not still_open(after))
+    goal = Goal(targets, closed=lambda after: not still_open(after), port_key=(e0.proto, lo, hi))
     variants = []
     dnat_first = _routed_on_port(analysis, e0.proto, lo, hi)
     orders = [True, False] if dnat_first else [False, True]
@@ -1439,7 +1443,10 @@ def input_denials(a: ExposureAnalysis, groups) -> list[tuple]:
         s = eng.packets(proto=e.proto, dport=(e.port, e.port_end if e.port_end is not None else e.port))
         scope = s if scope is None else scope | s
     start = eng.outside(a.external) & scope
-    real = [o for o in eng.reach(start) if o.verdict == "ACCEPT" and any(
+    # the journeys of the outside packets are known already (each use below is cut down to a
+    # group's ports, so journeys of packets outside `scope` change nothing)
+    journeys = a.outcomes if a.outcomes is not None else eng.reach(start)
+    real = [o for o in journeys if o.verdict == "ACCEPT" and any(
         st.kind == "rule" and st.effect.startswith("DNAT") for st in o.steps)]
     denied = []
     for o in other.reach(start):

@@ -15,7 +15,7 @@ is certain, a witness packet and the rule lines on its path (the DNAT line first
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..model.values import PROTOCOL_NAMES
 from .intervals import iv_and, iv_normalise, iv_or, iv_sub
@@ -109,6 +109,9 @@ def _interval_split(boxes, field):
 class ExposureReport:
     exposures: list[Exposure]
     assumptions: tuple[str, ...]
+    # every journey of the outside packets (reach() of engine.outside()), for checks that ask
+    # more of them than the exposures tell; not part of the JSON
+    outcomes: tuple = field(default=(), repr=False, compare=False)
 
     def to_json(self) -> dict:
         return {"exposures": [e.to_json() for e in self.exposures], "assumptions": list(self.assumptions)}
@@ -126,7 +129,7 @@ def compute_exposures(engine, interfaces=()) -> ExposureReport:
     kinds = {"published": 0, "host": 1, "routed": 2}
     result.sort(key=lambda e: (kinds[e.kind], e.proto, e.port or 0, e.destination))
     notes = [SOURCES_NOTE] + list(assumptions) + list(engine.topology.notes)
-    return ExposureReport(result, tuple(dict.fromkeys(notes)))
+    return ExposureReport(result, tuple(dict.fromkeys(notes)), tuple(all_outcomes))
 
 
 def _kind(outcome) -> tuple[str, Step | None]:
