@@ -66,6 +66,12 @@ def test_oracle_rules_agree(shared_dir):
     "line",
     [
         '-A INPUT -m comment --comment ab"c d" -j ACCEPT',
+        '-A INPUT -m comment --comment "" -j ACCEPT',
+        '-A INPUT -m comment --comment "a  b   c" -j ACCEPT',
+        '-A INPUT -m comment --comment "a""b" -j ACCEPT',
+        '-A INPUT -m comment --comment "x"',
+        '[1:2] -A INPUT -m comment --comment "q q"  -j ACCEPT',
+        '[1:2]"-A" INPUT -j ACCEPT',
         '-A INPUT -m comment --comment "ab"cd',
         '-A INPUT "-j" "ACCEPT"',
         '-A INPUT -m comment --comment "say \\"hi\\"" -j ACCEPT',
