@@ -780,7 +780,9 @@ class IsolationGap(Check):
         "per-port ACCEPT in DOCKER), internal networks never (DOCKER-INTERNAL). Found by sending new "
         "connections from each network's subnet to every other's through the whole rule set. The "
         "usual causes: an ACCEPT in DOCKER-USER or above Docker's jumps in FORWARD, or isolation "
-        "rules lost in a partial restore.",
+        "rules lost in a partial restore. Info when the other networks reach only container ports "
+        "that every outside source reaches by routing as well (your own rule opens them to everyone, "
+        "as ufw-docker's `ufw route allow ... from any to CIP port P` does): that exposure is EXP302's.",
         why="Compose projects and tenants are put on separate networks so that a compromised "
         "container cannot reach another project's database. A gap silently undoes that.",
         example_bad=_D27_TWO.replace("{user}", "-A DOCKER-USER -i docker0 -j ACCEPT\n"),
@@ -805,18 +807,19 @@ class IsolationGap(Check):
         if len(nets) < 2:
             return
         gaps: dict[str, list] = {}
+        opened: dict[str, list] = {}  # every flow of the gap, for _public_anyway
         with paused_gc():
             for b in nets:
                 for a in nets:
                     if a is b:
                         continue
-                    for flow in self._accepted(view, a, b):
-                        why = self._by_design(view, flow, b)
-                        if why is None:
-                            gaps.setdefault(b.bridge, []).append((a, flow))
-                            break
+                    flows = [f for f in self._accepted(view, a, b) if self._by_design(view, f, b) is None]
+                    if flows:
+                        gaps.setdefault(b.bridge, []).append((a, flows[0]))
+                        opened.setdefault(b.bridge, []).extend(flows)
+            public = {bridge: self._public_anyway(view, opened[bridge]) for bridge in gaps}
         for bridge, found in gaps.items():
-            yield self._finding(ctx, view, view.networks[bridge], found)
+            yield self._finding(ctx, view, view.networks[bridge], found, public[bridge])
 
     def _accepted(self, view: DockerView, a: Network, b: Network) -> list[Flow]:
         eng = view.engine
@@ -894,7 +897,48 @@ class IsolationGap(Check):
                 return "routed gateway mode: Docker exempts the network from isolation"
         return None
 
-    def _finding(self, ctx, view: DockerView, b: Network, found):
+    def _public_anyway(self, view: DockerView, flows: list[Flow]) -> bool:
+        """Does every outside source reach, by routing straight to the containers, everything the
+        other networks reach through the gap? Then the gap exposes nothing new: typically your own
+        rule opens one container port to everyone (`ufw route allow ... from any to CIP port P`,
+        ufw-docker's way to publish) and other networks are part of "everyone". That exposure is
+        EXP302's; the isolation gap is only a note (info)."""
+        eng = view.engine
+        space = eng.space
+        al = space.alphabet
+        outside = eng.outside(tuple(view.options.external_interfaces))
+        srcs, inmask = outside.values(SRC), outside.values(IN)
+        probe = []
+        for f in flows:
+            for x in f.boxes:
+                box = list(space.full)
+                for k in (DST, PROTO, SPORT, DPORT, ICMP, TCPFLAGS):
+                    box[k] = x[k]
+                box[SRC] = srcs
+                box[IN] = inmask
+                box[OUT] = al.none
+                box[CTSTATE] = CT_NEW
+                box[CTDNAT] = NO
+                box[CTSNAT] = NO
+                box[CTDIR] = DIR_ORIGINAL
+                for k in (ORIG_SRC, ORIG_DST, ORIG_SPORT, ORIG_DPORT):
+                    box[k] = None
+                box[MARK] = ((0, 0xFFFFFFFF),)
+                box[CONNMARK] = ((0, 0xFFFFFFFF),)
+                box[FRAG] = FRAG_FIRST
+                box[PHYSIN] = al.none
+                box[PHYSOUT] = al.none
+                box[BRIDGED] = NO
+                probe.append(tuple(box))
+        if not probe or not srcs or not inmask:
+            return False
+        try:
+            ends = Journey(eng.walker, eng.router).inbound([Flow(probe)])
+        except ValueError:  # a rule with an invalid value (IPT105): the engine cannot follow it
+            return False
+        return bool(ends) and all(v == "ACCEPT" and d == "forward" and not f.uncertain for f, v, d in ends)
+
+    def _finding(self, ctx, view: DockerView, b: Network, found, public: bool = False):
         eng = view.engine
         rec = eng.recognition
         a, flow = found[0]
@@ -913,6 +957,11 @@ class IsolationGap(Check):
             f"containers on {sources} can open connections to {b.bridge} ({b.subnet}), although Docker's "
             f"isolation should stop them: {cause}"
         )
+        if public:
+            msg += (
+                "; but every outside source reaches the same container ports by routing as well, so "
+                "this is a note: the gap exposes nothing the outside does not reach already"
+            )
         related = []
         if accept is not None and accept is not loc:
             related.append(_rel(accept, "accepted here"))
@@ -928,6 +977,7 @@ class IsolationGap(Check):
             ctx, (loc.span if loc is not None else view.filter.span), msg,
             table="filter", chain=(loc.chain if loc is not None else "FORWARD"),
             related=related, fix=fix, witness=witness,
+            severity=Severity.INFO if public else None,
         )  # fmt: skip
 
     def _fix(self, view: DockerView, b: Network, sources: list[Network], culprit) -> str:

@@ -380,7 +380,7 @@ EXPECTED_SHARED = {
     "01-docker27-two-networks.rules": {("DKR401", 36, "warning"), ("DKR404", 23, "info")},
     "04-docker28-docker-user-restricted.rules": {("DKR404", 40, "info")},
     "05-ufw-docker27-vulnerable.rules": {("DKR401", 78, "warning"), ("DKR404", 57, "info")},
-    "06-ufw-docker27-ufw-docker-fix.rules": {("DKR403", 136, "warning"), ("DKR404", 82, "info")},
+    "06-ufw-docker27-ufw-docker-fix.rules": {("DKR403", 136, "info"), ("DKR404", 82, "info")},
     "09-kube-proxy-iptables-node.rules": set(),
 }
 
