@@ -7,11 +7,11 @@ interfaces, the runtime that made it, whether it is certain, a witness packet an
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
+from ..report.jsonout import document_text
 from ..semantics import paused_gc
 from .common import UsageProblem, console_for
 from .trace_cmd import OneLineErrors, load_engine
@@ -62,7 +62,7 @@ def exposure(dump, local, routes, external, ipset_file, family, fmt, color):
 
 def _render(report, fmt: str, color: str) -> None:
     if fmt == "json":
-        click.echo(json.dumps(report.to_json(), indent=2))
+        click.echo(document_text(report.to_json(), ensure_ascii=True))
         return
     from ..report.exposure_text import render_exposures
 

@@ -7,13 +7,13 @@ Exit 0 with the verdict printed, 2 on a usage problem (one line on stderr, never
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
 from ..model import build_model
 from ..parse import parse_bytes
+from ..report.jsonout import document_text
 from ..semantics import PacketSpec, SpecError, engine_for, parse_ipset_save, paused_gc
 from .common import UsageProblem, console_for, read_input
 
@@ -172,7 +172,7 @@ def _trace(
 
 def _render(result, fmt: str, color: str) -> None:
     if fmt == "json":
-        click.echo(json.dumps(result.to_json(), indent=2))
+        click.echo(document_text(result.to_json(), ensure_ascii=True))
         return
     from ..report.trace_text import render_trace
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
+
+from .jsonout import write_document
 
 
 def finding_dict(f) -> dict:
@@ -47,5 +48,4 @@ def document(results) -> dict:
 
 
 def render(results, out, **_) -> None:
-    json.dump(document(results), out, indent=2, ensure_ascii=False)
-    out.write("\n")
+    write_document(document(results), out)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from . import concise, github, gitlab, json_, junit, sarif, text
+from .jsonout import write_document
 
 
 @dataclass
@@ -49,8 +50,7 @@ def json_document(results, run: RunInfo | None = None) -> dict:
 
 
 def render_json(results, out, run: RunInfo | None = None, **_) -> None:
-    json.dump(json_document(results, run), out, indent=2, ensure_ascii=False)
-    out.write("\n")
+    write_document(json_document(results, run), out)
 
 
 FORMATS: dict[str, Callable] = {
