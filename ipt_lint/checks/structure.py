@@ -154,14 +154,35 @@ class RestoreIncompatible(_FromDiagnostics):
     summary = "Bytes or lengths iptables-restore mis-reads, invisible in an editor."
     doc = CheckDoc(
         what="CRLF line endings, NUL or non-UTF-8 bytes, a line longer than iptables-restore's 10,239-byte "
-        "buffer, too many arguments on a line, an unterminated quote.",
+        "buffer, too many arguments on a line, an unterminated quote; and a chain of jumps (or gotos) that "
+        "goes 16 user chains deep below a built-in chain, which iptables-nft refuses.",
         why="The author cannot see these, and iptables-restore either rejects the file or loads something "
-        "else than what is written (an unterminated quote swallows the rest of the line, target included).",
+        "else than what is written (an unterminated quote swallows the rest of the line, target included). "
+        "The kernel's nf_tables walks at most 16 levels of jumps: iptables-nft-restore fails with "
+        "`RULE_APPEND failed (Too many links)` and loads nothing of the table (iptables-legacy loads it).",
         example_bad=_HEADER.replace("\n", "\r\n") + "*filter\r\n:INPUT ACCEPT [0:0]\r\nCOMMIT\r\n",
         example_good=_HEADER + "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n",
-        fix="Save the file with LF endings as plain UTF-8 text, close every quote, split long rules.",
+        fix="Save the file with LF endings as plain UTF-8 text, close every quote, split long rules; flatten "
+        "jump chains to at most 15 nested user chains.",
         when_to_ignore="Never.",
     )
+
+    def run(self, ctx):
+        yield from super().run(ctx)
+        from .chains import NFT_JUMP_STACK_SIZE, graph_of, too_deep_jumps
+
+        for table in ctx.ruleset.tables.values():
+            for rule, path in too_deep_jumps(table, graph_of(ctx, table)):
+                shown = " -> ".join(path if len(path) <= 8 else [*path[:3], "...", *path[-3:]])
+                yield self.finding(
+                    ctx, rule.target.span or rule.span,
+                    f"jump chain too deep: {shown} puts chain {path[-1]} {NFT_JUMP_STACK_SIZE} levels below "
+                    f"{path[0]}; iptables-nft refuses the table (`RULE_APPEND failed (Too many links)`), "
+                    f"iptables-legacy loads it",
+                    table=table.name, chain=rule.chain,
+                    fix=f"at most {NFT_JUMP_STACK_SIZE - 1} user chains may nest below a built-in chain "
+                    "(gotos count as jumps): merge chains of this path",
+                )
 
 
 STRUCTURE_CHECKS = (

@@ -7,8 +7,14 @@ import sys
 
 from rich.console import Console
 
-# A dump larger than this is refused with a clear message instead of exhausting memory.
-MAX_INPUT_BYTES = 512 * 1024 * 1024
+# A dump larger than this is refused with a clear message instead of exhausting memory: linting
+# takes about 40 bytes of memory per byte of dump (docs/bounds.md: a 50 MB dump peaks near 2 GB),
+# so the default keeps a run within a few GB. `ipt-lint --max-input-size MIB` (or the environment
+# variable IPT_LINT_MAX_INPUT_MB) raises it for a run. The same cap applies to --ipset and
+# --ipv6-dump files and to what --live reads.
+MIB = 1024 * 1024
+DEFAULT_MAX_INPUT_MB = 64
+MAX_INPUT_BYTES = DEFAULT_MAX_INPUT_MB * MIB
 
 
 class UsageProblem(Exception):
@@ -26,24 +32,45 @@ def display_name(name: str) -> str:
         return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def read_input(path: str, stdin_filename: str = "-") -> tuple[bytes, str]:
-    """The bytes of `path` (`-`: standard input) and the name to report it under."""
+def too_large(name: str, limit: int, what: str = "") -> UsageProblem:
+    return UsageProblem(
+        f"{name}: {what}larger than {limit / MIB:g} MiB; refusing to read it "
+        f"(raise the limit with --max-input-size MIB or IPT_LINT_MAX_INPUT_MB)"
+    )
+
+
+def check_size(path: str, limit: int | None = None, what: str = "") -> None:
+    """Refuse a file named in an option (--ipset, --ipv6-dump) that is larger than the cap, before
+    anything reads it whole."""
+    limit = MAX_INPUT_BYTES if limit is None else limit
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        return  # the reader reports it
+    if size > limit:
+        raise too_large(display_name(path), limit, what)
+
+
+def read_input(path: str, stdin_filename: str = "-", limit: int | None = None) -> tuple[bytes, str]:
+    """The bytes of `path` (`-`: standard input) and the name to report it under; at most `limit`
+    bytes (default MAX_INPUT_BYTES), else UsageProblem. Never reads more than limit + 1 bytes."""
+    limit = MAX_INPUT_BYTES if limit is None else limit
     if path == "-":
-        data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        data = sys.stdin.buffer.read(limit + 1)
         name = display_name(stdin_filename)
     else:
         if os.path.isdir(path):
             raise UsageProblem(f"{path}: is a directory, not a dump")
         try:
             with open(path, "rb") as fh:
-                data = fh.read(MAX_INPUT_BYTES + 1)
+                data = fh.read(limit + 1)
         except FileNotFoundError:
             raise UsageProblem(f"{path}: no such file") from None
         except OSError as exc:
             raise UsageProblem(f"{path}: cannot read: {exc.strerror or exc}") from None
         name = display_name(path)
-    if len(data) > MAX_INPUT_BYTES:
-        raise UsageProblem(f"{name}: larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB; refusing to read it")
+    if len(data) > limit:
+        raise too_large(name, limit)
     return data, name
 
 

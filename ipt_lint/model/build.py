@@ -33,7 +33,7 @@ _TYPED = {
     ("multiport", "--sports"): lambda t, f: V.parse_port_list(t),
     ("multiport", "--ports"): lambda t, f: V.parse_port_list(t),
     ("conntrack", "--ctstate"): lambda t, f: V.parse_ctstate(t),
-    ("state", "--state"): lambda t, f: V.parse_ctstate(t),
+    ("state", "--state"): lambda t, f: V.parse_state(t),  # libxt_state knows no SNAT/DNAT
     ("conntrack", "--ctorigdst"): lambda t, f: V.parse_net_list(t, f),
     ("conntrack", "--ctorigsrc"): lambda t, f: V.parse_net_list(t, f),
     ("conntrack", "--ctrepldst"): lambda t, f: V.parse_net_list(t, f),
@@ -372,8 +372,19 @@ class _Builder:
             self.problem("IPT100", "rule would never match protocol (`! -p all`)", rule.span)
         for m in matches:
             needed = _PROTO_MATCHES.get(m.module)
-            if needed is not None and number != needed and m.known and not m.implicit:
+            if needed is None or number == needed or not m.known:
+                continue
+            if not m.implicit:
                 self.problem("IPT100", f"-m {m.module} needs `-p {m.module}`: the kernel refuses it otherwise", m.span or rule.span)
+            elif proto is not None and proto.negated:
+                # `! -p tcp --dport 22`: the option loads -m tcp from the negated protocol, which
+                # iptables-legacy's kernel refuses at COMMIT like the written `-m tcp` (nft loads it)
+                self.problem(
+                    "IPT100",
+                    f"`! -p {proto.name}` with a {m.module} option loads -m {m.module} on a negated protocol: "
+                    f"-m {m.module} needs `-p {m.module}`, the kernel refuses it otherwise",
+                    m.span or rule.span,
+                )
         if target is not None and target.kind == "extension":
             ports = None
             if target.name in ("DNAT", "SNAT"):

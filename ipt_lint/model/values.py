@@ -6,6 +6,12 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from ..parse.values import ICMP_TYPES as _XT_ICMP_TYPES
+from ..parse.values import PROTOCOLS as _XT_PROTOCOLS
+from ..parse.values import VALIDATORS as _xt_validators
+from ..parse.values import _ICMP_KW, _Keywords, icmp_is_numeric
+from ..parse.values import parse_port as _xt_parse_port
+from ..parse.values import parse_uint
 from .types import Iface, Net
 
 PROTOCOLS = {
@@ -98,22 +104,31 @@ def parse_iface(text: str) -> Iface:
 
 
 def parse_protocol(text: str) -> int:
+    """`-p`, `--ctproto`: a number read like xtables_strtoui (base 0: `0x10` is 16, `010` is 8,
+    `08` fails), else a name from /etc/protocols (the validator's table), case-insensitively."""
+    n = parse_uint(text)
+    if n is not None:
+        if n <= 255:
+            return n
+        raise ValueError(f'unknown protocol "{text}" specified')
     t = text.lower()
     if t in PROTOCOLS:
         return PROTOCOLS[t]
-    if t.isdigit() and int(t) <= 255:
-        return int(t)
+    if t in _XT_PROTOCOLS:
+        return _XT_PROTOCOLS[t]
     raise ValueError(f'unknown protocol "{text}" specified')
 
 
 def parse_port(text: str) -> int:
-    if text.isdigit():
-        n = int(text)
-        if n <= 65535:
-            return n
-    elif text in SERVICES:
-        return SERVICES[text]
-    raise ValueError(f"invalid port/service `{text}' specified")
+    """A port as iptables reads it: a service name, or a number in base 0 like xtables_strtoui
+    (`0x16` is 22, `010` is 8; `08` and Unicode digits are errors), as the validator
+    (ipt_lint.parse.values.parse_port) already holds; int() read `010` as 10 and refused `0x16`."""
+    n = SERVICES.get(text)
+    if n is None:
+        n = _xt_parse_port(text)
+    if n is None:
+        raise ValueError(f"invalid port/service `{text}' specified")
+    return n
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +141,10 @@ class PortRange:
 
 
 def parse_port_range(text: str, sep: str = ":") -> PortRange:
+    if sep == "-":  # REDIRECT/MASQUERADE --to-ports: libxt_REDIRECT's own, stricter reading
+        problem = _xt_validators["port_or_range_dash"](text, "ipv4")
+        if problem:
+            raise ValueError(problem)
     if sep in text and text not in SERVICES:  # `ftp-data` is a service, not a range
         a, _, b = text.partition(sep)
         lo = parse_port(a) if a else 0
@@ -152,10 +171,11 @@ class Mark:
 
 
 def _uint(text: str, limit: int = 0xFFFFFFFF) -> int:
-    try:
-        n = int(text, 0)
-    except ValueError:
-        raise ValueError(f"bad value `{text}'") from None
+    """Like xtables_strtoui, base 0: `010` is 8 and `08` is an error (Python's int(text, 0)
+    refused `010` and took `22 ` and Unicode digits, which iptables refuses)."""
+    n = parse_uint(text)
+    if n is None:
+        raise ValueError(f"bad value `{text}'")
     if not 0 <= n <= limit:
         raise ValueError(f"value `{text}' out of range")
     return n
@@ -167,17 +187,33 @@ def parse_mark(text: str) -> Mark:
 
 
 def parse_flags(text: str, allowed: tuple[str, ...], what: str) -> frozenset[str]:
+    """A comma list of names as conntrack, state and addrtype read it: each item a
+    case-insensitive prefix (strncasecmp with the item's length), the first name in the
+    parser's order winning (`E` is ESTABLISHED, `UN` UNTRACKED or UNSPEC); an empty item fails."""
+    kw = _FLAG_KEYWORDS.get(allowed)
+    if kw is None:
+        kw = _FLAG_KEYWORDS[allowed] = _Keywords(allowed, prefix=True, first_wins=True)
     out = set()
     for part in text.split(","):
-        p = part.upper()
-        if p not in allowed:
-            raise ValueError(f"bad {what} `{part}'")
+        p = kw.lookup(part) if part else None
+        if not p:
+            raise ValueError(f'Bad {what} "{part}"')
         out.add(p)
     return frozenset(out)
 
 
+_FLAG_KEYWORDS: dict[tuple[str, ...], _Keywords] = {}
+STATES = ("INVALID", "NEW", "ESTABLISHED", "RELATED", "UNTRACKED")  # -m state: no SNAT/DNAT
+
+
 def parse_ctstate(text: str) -> frozenset[str]:
+    """conntrack `--ctstate` (and, until the model tells them apart, state `--state`)."""
     return parse_flags(text, CTSTATES, "ctstate")
+
+
+def parse_state(text: str) -> frozenset[str]:
+    """state `--state`: libxt_state knows neither SNAT nor DNAT (`Bad state "SNAT"`)."""
+    return parse_flags(text, STATES, "state")
 
 
 def parse_addrtype(text: str) -> frozenset[str]:
@@ -249,24 +285,30 @@ def parse_nat_range(text: str, family: str) -> NatRange:
 
 
 def parse_icmp_type(text: str) -> tuple[int, int, int] | None:
-    """(type, code_lo, code_hi), or None for `any`."""
-    names = ICMP_TYPES
-    t = text.lower()
-    if t == "any":
+    """(type, code_lo, code_hi), or None for `any` (type 255, which iptables-save prints as
+    `any`). Numbers as xtables_strtoui reads them (`0x10` is 16, `08` fails); a name may be
+    abbreviated to an unambiguous prefix (`echo-req`), as the validator holds."""
+    problem = _xt_validators["icmp_type"](text, "ipv4")
+    if problem:
+        raise ValueError(problem)
+    if not icmp_is_numeric(text):
+        hit = _ICMP_KW.lookup(text)
+        t = hit.lower() if isinstance(hit, str) else text.lower()
+        if t == "any":
+            return None
+        if t in ICMP_TYPES:
+            return ICMP_TYPES[t]
+        text = _XT_ICMP_TYPES[hit]  # a name only the validator's table has: its number
+    typ_text, slash, code = text.partition("/")
+    typ = parse_uint(typ_text)
+    if typ == 255:
         return None
-    if t in names:
-        return names[t]
-    typ, slash, code = t.partition("/")
-    if not typ.isdigit() or int(typ) > 255:
-        raise ValueError(f"Invalid ICMP type `{text}'")
-    if slash:
-        c = code.split(":")
-        if not all(x.isdigit() and int(x) <= 255 for x in c):
-            raise ValueError(f"Invalid ICMP code `{code}'")
-        lo = int(c[0])
-        hi = int(c[-1])
-        return int(typ), lo, hi
-    return int(typ), 0, 255
+    if not slash:
+        return typ, 0, 255
+    lo_text, colon, hi_text = code.partition(":")
+    lo = parse_uint(lo_text)
+    hi = parse_uint(hi_text) if colon else lo
+    return typ, lo, hi
 
 
 ICMP_TYPES = {

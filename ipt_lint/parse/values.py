@@ -639,16 +639,23 @@ _ICMP_KW = _Keywords(ICMP_TYPES, prefix=True)
 _ICMPV6_KW = _Keywords(ICMPV6_TYPES, prefix=True)
 
 
+def icmp_is_numeric(text: str) -> bool:
+    """Is this --icmp-type read as a number (xtables_strtoui: leading blanks and `+` allowed)?
+    Names never start with a digit, so the name lookup iptables tries first cannot match it."""
+    return text.lstrip(" \t\n\v\f\r")[:1] in tuple("+0123456789")
+
+
 def _icmp(text: str, kw: _Keywords, label: str) -> str | None:
-    if text[:1].isdigit():
+    if icmp_is_numeric(text):
         typ, slash, code = text.partition("/")
         t = parse_uint(typ)
         if t is None or t > U8:
             return f"Invalid {label} type `{typ}'"
         if slash:
-            # type/code, and since 1.8.x type/code_min:code_max
+            # type/code, and since 1.8.x type/code_min:code_max; both ends written (1.8.9
+            # refuses `3/:5` and `3/1:` with "Unknown ICMP code")
             msg = _uint_range(U8, f"{label} code")(code, "")
-            if msg or code == "":
+            if msg or code == "" or code.startswith(":") or code.endswith(":"):
                 return f"Invalid {label} code `{code}'"
         return None
     hit = kw.lookup(text)

@@ -51,16 +51,18 @@ class Selection:
     severity: dict[str, Severity] = field(default_factory=dict)
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     base_dir: str | None = None  # the folder per-file-ignores patterns are relative to
+    inline_suppressions: bool = True  # False: --no-inline-suppressions (`ipt-lint: ignore` in dumps is not read)
 
     @classmethod
-    def from_options(cls, select=(), ignore=(), severity=None, per_file_ignores=None, base_dir=None) -> "Selection":
+    def from_options(cls, select=(), ignore=(), severity=None, per_file_ignores=None, base_dir=None,
+                     *, inline_suppressions: bool = True) -> "Selection":
         sel = tuple(normalise_selector(s) for s in select) if select else ("",)
         ign = tuple(normalise_selector(s) for s in ignore)
         sev = {normalise_selector(k): v if isinstance(v, Severity) else Severity.parse(v) for k, v in (severity or {}).items()}
         pfi = tuple(
             (pattern, tuple(normalise_selector(s) for s in sels)) for pattern, sels in (per_file_ignores or {}).items()
         )
-        return cls(sel, ign, sev, pfi, base_dir)
+        return cls(sel, ign, sev, pfi, base_dir, inline_suppressions)
 
     def wants(self, code: str) -> bool:
         return _best(self.select, code) >= 0 and _best(self.select, code) > _best(self.ignore, code)

@@ -23,7 +23,13 @@ Hygiene (codes documented in `ipt_lint.checks.hygiene`):
   * IPT902 unknown-code: a code or name that does not exist, an unknown directive, a directive without
     codes. An unknown code is IPT902 only, never also IPT901.
 Suppressions of IPT9xx codes themselves are never reported as unused, and only `ignore-file` can
-silence IPT9xx findings (their line is the comment itself).
+silence IPT9xx findings (their line is the comment itself). One line draws at most
+MAX_UNKNOWN_PER_LINE IPT902 findings for unknown codes and one more that counts the rest, and
+quotes at most QUOTE_MAX characters of what it names: a 10 MB directive of made-up codes costs
+linear time and a bounded report.
+
+`ipt-lint --no-inline-suppressions` (a Selection with inline_suppressions=False) ignores every
+suppression written in the dump: all findings are reported, none of IPT901/IPT902.
 """
 
 from __future__ import annotations
@@ -32,14 +38,33 @@ import re
 from dataclasses import dataclass, field
 
 from ..checks.base import Finding
-from ..checks.registry import check_by_code_or_name
-from ..parse import ParsedDump
+from ..checks.registry import ALL_CHECKS
+from ..parse import MAX_PROBLEMS_PER_LINE, ParsedDump
 from ..parse.ast import Comment, Rule, TableHeader
 
 _COMMENT_DIRECTIVE = re.compile(r"#\s*ipt-lint\s*:\s*(?P<body>.*)$", re.IGNORECASE)
 _RULE_DIRECTIVE = re.compile(r"(?:^|(?<=[\s;,(\[]))ipt-lint\s*:\s*(?P<body>.*)$", re.IGNORECASE)
 _KIND = re.compile(r"\s*(?P<kind>[A-Za-z][A-Za-z-]*)\s*(?:=\s*(?P<codes>.*))?$", re.DOTALL)
 KINDS = ("ignore", "ignore-file")
+MAX_UNKNOWN_PER_LINE = MAX_PROBLEMS_PER_LINE
+QUOTE_MAX = 60  # characters of a code, name or directive quoted in a message
+
+_BY_CODE = {cls.code: cls for cls in ALL_CHECKS}
+_BY_NAME = {cls.name: cls for cls in ALL_CHECKS}
+_LONGEST_KEY = max(len(k) for k in (*_BY_CODE, *_BY_NAME))
+
+
+def check_by_code_or_name(key: str):
+    """The check a suppression names (its code in any case, or its kebab-case name), or None.
+    One dictionary look-up: a directive can name a million made-up codes."""
+    k = key.strip()
+    if len(k) > _LONGEST_KEY:
+        return None
+    return _BY_CODE.get(k.upper()) or _BY_NAME.get(k.lower())
+
+
+def _quoted(text: str) -> str:
+    return text if len(text) <= QUOTE_MAX else text[: QUOTE_MAX - 1] + "\u2026"
 
 
 @dataclass
@@ -114,10 +139,10 @@ def parse_directive(body: str) -> tuple[str | None, list[str], str | None, str |
     reason = reason.strip() or None if sep else None
     m = _KIND.match(directive.strip())
     if not m:
-        return None, [], reason, f"malformed ipt-lint directive `{body.strip()}' (ignore=CODE or ignore-file=CODE)"
+        return None, [], reason, f"malformed ipt-lint directive `{_quoted(body.strip())}' (ignore=CODE or ignore-file=CODE)"
     kind = m.group("kind").lower()
     if kind not in KINDS:
-        return None, [], reason, f"unknown ipt-lint directive `{m.group('kind')}' (ignore=CODE or ignore-file=CODE)"
+        return None, [], reason, f"unknown ipt-lint directive `{_quoted(m.group('kind'))}' (ignore=CODE or ignore-file=CODE)"
     codes = [c for c in re.split(r"[\s,]+", (m.group("codes") or "").strip()) if c]
     if not codes:
         return kind, [], reason, f"`{kind}' needs at least one code: `ipt-lint: {kind}=CODE -- reason'"
@@ -130,6 +155,8 @@ def collect(parsed: ParsedDump) -> tuple[list[Suppression], list[Finding]]:
     problems: list[Finding] = []
     file = parsed.file
     table: str | None = None
+    unknown: dict[int, int] = {}  # line -> unknown codes named there
+    overflow: dict[int, tuple] = {}  # line -> where its first unreported unknown code is
 
     def add(body: str, line: int, column: int, form: str, target: int | None, chain=None, rule=None):
         kind, written, reason, problem = parse_directive(body)
@@ -141,13 +168,17 @@ def collect(parsed: ParsedDump) -> tuple[list[Suppression], list[Finding]]:
         for w in written:
             cls = check_by_code_or_name(w)
             if cls is None:
-                problems.append(
-                    _hygiene(
-                        "IPT902",
-                        f"unknown code or name `{w}' in this suppression (see `ipt-lint rules`)",
-                        file, line, column, table=table, chain=chain, rule=rule,
+                unknown[line] = unknown.get(line, 0) + 1
+                if unknown[line] <= MAX_UNKNOWN_PER_LINE:
+                    problems.append(
+                        _hygiene(
+                            "IPT902",
+                            f"unknown code or name `{_quoted(w)}' in this suppression (see `ipt-lint rules`)",
+                            file, line, column, table=table, chain=chain, rule=rule,
+                        )
                     )
-                )
+                elif line not in overflow:
+                    overflow[line] = (column, table, chain, rule)
                 continue
             codes.setdefault(cls.code, w)
         if not codes:
@@ -188,6 +219,16 @@ def collect(parsed: ParsedDump) -> tuple[list[Suppression], list[Finding]]:
                     if m:
                         add(m.group("body"), st.span.line, opt.span.column, "rule-comment", st.span.line,
                             chain=st.chain, rule=st.text)
+    for line, (column, table, chain, rule) in overflow.items():
+        more = unknown[line] - MAX_UNKNOWN_PER_LINE
+        problems.append(
+            _hygiene(
+                "IPT902",
+                f"unknown codes: {more} more in the suppressions of this line "
+                f"(only the first {MAX_UNKNOWN_PER_LINE} are reported one by one)",
+                file, line, column, table=table, chain=chain, rule=rule,
+            )
+        )
     return sups, problems
 
 
@@ -197,6 +238,8 @@ def apply_suppressions(parsed: ParsedDump, findings: list[Finding], ran: set[str
     `findings` are already selected and have their final severity; `ran` holds the codes whose check
     ran in this run (only those can make a suppression unused); `selection` (select/ignore/severity)
     is applied to the IPT901/IPT902 findings made here, which `ignore-file=IPT901` can also hide."""
+    if selection is not None and not getattr(selection, "inline_suppressions", True):
+        return SuppressionOutcome(list(findings), [], [])  # --no-inline-suppressions
     sups, problems = collect(parsed)
     if not sups and not problems:
         return SuppressionOutcome(list(findings), [], [])
@@ -227,7 +270,7 @@ def apply_suppressions(parsed: ParsedDump, findings: list[Finding], ran: set[str
         for code in s.codes:
             if code in s.used or code not in ran or code.startswith("IPT9"):
                 continue
-            w = s.written[code]
+            w = _quoted(s.written[code])
             cls = check_by_code_or_name(code)
             label = f"{code} {cls.name}" if cls else code
             if s.kind == "ignore-file":
@@ -251,4 +294,7 @@ def apply_suppressions(parsed: ParsedDump, findings: list[Finding], ran: set[str
     return SuppressionOutcome(kept, suppressed, hygiene)
 
 
-__all__ = ["Suppression", "Suppressed", "SuppressionOutcome", "apply_suppressions", "collect", "parse_directive"]
+__all__ = [
+    "Suppression", "Suppressed", "SuppressionOutcome", "apply_suppressions", "check_by_code_or_name", "collect",
+    "parse_directive",
+]

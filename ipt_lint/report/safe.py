@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from rich.cells import cell_len
+
 # C0/C1 controls and DEL; zero-width and bidi marks; lone surrogates (from a file name that is not
 # UTF-8: no UTF-8 output can encode them) and the noncharacters U+FFFE/U+FFFF (XML 1.0, hence JUnit,
 # cannot carry them).
@@ -23,3 +25,10 @@ def printable(text: str) -> str:
         return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
 
     return _CONTROL.sub(esc, text.replace("\t", " "))
+
+
+def caret_offset(line: str, column: int) -> int:
+    """How many terminal cells precede 1-based `column` of `line` once printed with printable():
+    an escaped control character takes four cells or six (`\\x1b`, `\\u202e`), a wide character
+    two, so the caret under the source line points at the character the finding names."""
+    return cell_len(printable(line[: max(column - 1, 0)]))

@@ -15,7 +15,7 @@ from collections import Counter
 from rich.console import Console
 from rich.text import Text
 
-from .safe import printable
+from .safe import caret_offset, printable
 
 STYLE = {"error": "bold red", "warning": "bold yellow", "info": "bold blue"}
 
@@ -42,7 +42,7 @@ def render_finding(f, console: Console) -> None:
     if f.rule is not None:
         gutter = f"{f.line:>5} | "
         console.print(Text(gutter, style="dim") + Text(printable(f.rule)), soft_wrap=True)
-        caret_pad = " " * (len(gutter) - 2) + "| " + " " * max(f.column - 1, 0)
+        caret_pad = " " * (len(gutter) - 2) + "| " + " " * caret_offset(f.rule, f.column)
         console.print(Text(caret_pad, style="dim") + Text("^", style=STYLE[sev]), soft_wrap=True)
     for r in f.related:
         where = f"line {r.line}" if r.file == f.file else f"{printable(r.file)}:{r.line}"

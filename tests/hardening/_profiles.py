@@ -16,11 +16,11 @@ import os
 
 from hypothesis import HealthCheck, Phase, settings
 
-_COMMON = dict(
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
-)
+_COMMON = {
+    "deadline": None,
+    "print_blob": True,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+}
 
 settings.register_profile(
     "ci", derandomize=True, database=None, max_examples=50,

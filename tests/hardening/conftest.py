@@ -3,7 +3,7 @@ run: `HYPOTHESIS_PROFILE=long pytest tests/hardening`), registered in `_profiles
 
 from __future__ import annotations
 
-from . import _profiles  # noqa: F401  (registers the "ci" and "long" profiles)
+from . import _profiles
 
 
 def pytest_report_header(config):

@@ -89,7 +89,7 @@ _CURATED = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def plausible_values(value_type: str, family: str) -> tuple[str, ...]:
     """Values iptables would take: curated ones, else the pool entries the validator accepts."""
     curated = _CURATED.get((value_type, family)) or _CURATED.get((value_type, "ipv4"))
@@ -99,7 +99,7 @@ def plausible_values(value_type: str, family: str) -> tuple[str, ...]:
     return tuple(v for v in _POOL if v and check(v, family) is None)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def plausible_pairs(value_type: str, family: str) -> tuple[tuple[str, str], ...]:
     check = VALIDATORS[value_type]
     return tuple(p for p in _PAIRS if check(" ".join(p), family) is None)

@@ -58,12 +58,12 @@ def hostile_dump(marker: Path) -> str:
             f":{chain} - [0:0]",
             ":[bold]{0}%s - [0:0]",
             # comments, log prefixes and values that are echoed in messages
-            f'-A INPUT -p tcp -m tcp --dport 22 -m comment --comment "{shellish} {backtick} {{0}} %s%n '
-            f'../../etc/passwd [bold red]x[/bold red] {esc}" -j ACCEPT',
+            (f'-A INPUT -p tcp -m tcp --dport 22 -m comment --comment "{shellish} {backtick} {{0}} %s%n '
+             f'../../etc/passwd [bold red]x[/bold red] {esc}" -j ACCEPT'),
             f'-A INPUT -j LOG --log-prefix "{backtick}%s%n{{0}}[red]{esc}"',
             f"-A INPUT -s {shellish.replace(' ', '_')} -j ACCEPT",
             "-A INPUT -s 1.2.3.400/../../etc/passwd -j ACCEPT",
-            f"-A INPUT -j NOPE[red]{{0}}%s\x1b[2J",
+            "-A INPUT -j NOPE[red]{0}%s\x1b[2J",
             f'-A INPUT -m comment --comment "ipt-lint: ignore={esc}" -j ACCEPT',
             f"-A {chain} -j ACCEPT",
             "-A [bold]{0}%s -j DROP",

@@ -2,9 +2,17 @@
 
 A unit test never asserts an absolute time. It asserts how time *grows*: f on an input 8x longer
 must not take more than 32x as long (linear work gives about 8x, quadratic 64x, exponential
-never finishes). Each size is timed as the minimum over several repetitions (load only ever adds
-time, so the minimum is the best estimate of the work), and each repetition loops until it has
-run for a few milliseconds, so timer resolution does not matter.
+never finishes). Time is this thread's CPU time (`time.thread_time`), not the wall clock, so
+other processes on a loaded machine do not count; each size is the minimum over several
+repetitions (interference only ever adds time), and each repetition loops until it has run for a
+few milliseconds, so timer resolution does not matter.
+
+Even CPU time is disturbed by a busy machine (caches and frequency shared with other processes),
+so a ratio over MAX_GROWTH is measured again, up to ATTEMPTS times, and the smallest ratio counts:
+real superlinear work is over the limit every time (quadratic work shows 64x, twice the limit),
+interference is not. The `_ARG` fast-path failure seen under load was such interference: its
+8x-longer lines cost 8x (tests/hardening/test_regex_redos.py), with the wall clock and one
+measurement it had read 40x once.
 
 `worth_measuring` is a cheap first look (one call per size): when the large call is fast in
 absolute terms, or did not grow more than twice linearly, the careful measurement is skipped. It
@@ -19,15 +27,19 @@ from collections.abc import Callable
 
 SIZE_FACTOR = 8
 MAX_GROWTH = 32.0  # 4x the linear expectation; quadratic work shows 64x
+ATTEMPTS = 3
+
+
+clock = time.thread_time
 
 
 def _per_call(fn: Callable[[], object], min_total: float = 0.003) -> float:
     calls = 0
-    start = time.perf_counter()
+    start = clock()
     while True:
         fn()
         calls += 1
-        elapsed = time.perf_counter() - start
+        elapsed = clock() - start
         if elapsed >= min_total:
             return elapsed / calls
 
@@ -46,11 +58,11 @@ def worth_measuring(make: Callable[[int], Callable[[], object]], n: int) -> bool
     """One call at n and one at SIZE_FACTOR * n: False when the large one is fast in absolute
     terms (quadratic work on it would take far longer) or grew no more than twice linearly."""
     small, large = make(n), make(n * SIZE_FACTOR)
-    t0 = time.perf_counter()
+    t0 = clock()
     small()
-    t1 = time.perf_counter()
+    t1 = clock()
     large()
-    t2 = time.perf_counter()
+    t2 = clock()
     t_small, t_large = t1 - t0, t2 - t1
     if t_large < 0.002:
         return False
@@ -60,6 +72,13 @@ def worth_measuring(make: Callable[[int], Callable[[], object]], n: int) -> bool
 def growth(make: Callable[[int], Callable[[], object]], n: int) -> tuple[float, float, float]:
     """(time at n, time at SIZE_FACTOR * n, ratio). `make(size)` returns the call to time."""
     small, large = make(n), make(n * SIZE_FACTOR)
-    t_large = best_time(large, repeats=3)
-    t_small = best_time(small, repeats=7)
-    return t_small, t_large, t_large / max(t_small, 1e-9)
+    best = None
+    for _ in range(ATTEMPTS):
+        t_large = best_time(large, repeats=5)
+        t_small = best_time(small, repeats=7)
+        got = (t_small, t_large, t_large / max(t_small, 1e-9))
+        if best is None or got[2] < best[2]:
+            best = got
+        if best[2] < MAX_GROWTH:
+            break
+    return best
