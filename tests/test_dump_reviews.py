@@ -10,11 +10,8 @@ review does not name, a missing one, another line or another severity all fail. 
 pipeline the CLI runs for each dump (ipt_lint/cli/lint_cmd.py); one test also runs the CLI itself
 (`ipt-lint --isolated --format json`) over the samples to hold the two equal.
 
-Where the tool and the review disagree and the fix lies outside this test's owner, the review
-still says what is right, and OPEN_DISCREPANCIES records the disagreement exactly: the dump's
-`test_review` is then a strict xfail (it turns into a failure the day the tool is fixed, so the
-entry gets deleted) and `test_tool_output_is_pinned` pins today's output, discrepancy included, so
-nothing else in that dump can change unnoticed.
+Where the tool and the review disagree, the tool is fixed: the review is never bent to the
+output.
 
 ../shared is optional: its dumps are skipped with the reason when it is absent, and fail instead
 when IPT_LINT_REQUIRE_SHARED=1 (tests/conftest.py).
@@ -104,7 +101,7 @@ REVIEW: dict[str, list[Expect]] = {
         X("IPT204", 9, I, "NETAVARK_ISOLATION_3: netavark's stock chain, jumped to only for isolate=strict networks; unused is normal"),
         X("EXP301", 43, W, "web 8080 on every address from any source: netavark adds no FORWARD filter and the ACCEPT policy lets it in"),
         # no IPT206 on line 4: FORWARD's only ACCEPTs are netavark's own, and a DROP policy would
-        # break the published port (netavark has no ACCEPT for DNATed inbound). See OPEN_DISCREPANCIES.
+        # break the published port (netavark has no ACCEPT for DNATed inbound).
     ],
     # Hand-written iptables-legacy filter, INPUT DROP, no containers.
     "samples/plain-server.rules": [
@@ -192,25 +189,6 @@ REVIEW: dict[str, list[Expect]] = {
 PAIRS = [("samples/docker27-published.rules", "samples/docker27-ipv6.rules")]
 
 
-class Discrepancy(NamedTuple):
-    extra: list[tuple[str, int, str]]  # drawn by the tool, rejected by the review
-    missing: list[tuple[str, int, str]]  # expected by the review, not drawn
-    why: str
-
-
-OPEN_DISCREPANCIES: dict[str, Discrepancy] = {
-    "samples/podman-netavark.rules": Discrepancy(
-        extra=[("IPT206", 4, W)],
-        missing=[],
-        why="IPT206 (ipt_lint/checks/chains.py, PermissivePolicy/_is_allow_rule) takes netavark's own "
-        "`-A NETAVARK_FORWARD -s 10.88.0.0/16 -j ACCEPT` (line 18) for the admin's allow-list. netavark "
-        "relies on the FORWARD ACCEPT policy (it adds no ACCEPT for DNATed inbound), so its printed fix "
-        "`iptables -P FORWARD DROP` would break the published 8080; the exposure is EXP302 on the same "
-        "line. Rules a runtime produced should not count as an allow-list (kube-node's FORWARD ACCEPT "
-        "policy escapes IPT206 only because KUBE-FORWARD's ACCEPTs match a mark or conntrack state).",
-    ),
-}
-
 # --------------------------------------------------------------------------------------------
 
 
@@ -260,9 +238,6 @@ def _shared_dump(key: str, shared_dir: Path) -> Path:
 
 
 def _check(key: str, path: Path, request) -> None:
-    known = OPEN_DISCREPANCIES.get(key)
-    if known is not None:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=f"open discrepancy: {known.why}"))
     result = _lint(str(path))
     expected = _expected(key)
     assert _triples(result.findings) == expected, _report(key, result, expected)
@@ -303,27 +278,6 @@ def test_review_ipv4_ipv6_pairs(v4, v6):
     assert _triples(result.findings) == expected, _report(v4, result, expected)
 
 
-# --- today's output, open discrepancies included -----------------------------------------------
-
-
-@pytest.mark.parametrize("key", sorted(OPEN_DISCREPANCIES))
-def test_tool_output_is_pinned(key, request):
-    """The tool differs from the review by exactly the recorded discrepancy, nothing else."""
-    if key.startswith("shared/"):
-        path = _shared_dump(key, request.getfixturevalue("shared_dir"))
-    else:
-        path = _path(key)
-    known = OPEN_DISCREPANCIES[key]
-    result = _lint(str(path))
-    actual, expected = _triples(result.findings), _expected(key)
-    got = (sorted(actual - expected), sorted(expected - actual))
-    want = (sorted(known.extra), sorted(known.missing))
-    assert got == want, (
-        "the tool no longer differs from the review exactly as OPEN_DISCREPANCIES says "
-        "(fixed? then delete the entry)\n" + _report(key, result, expected)
-    )
-
-
 # --- completeness and the review's own consistency ---------------------------------------------
 
 
@@ -348,10 +302,6 @@ def test_the_review_is_well_formed():
             lines = path.read_text().splitlines()
             for e in expects:
                 assert 1 <= e.line <= len(lines) and lines[e.line - 1].strip(), (key, e, "no such line")
-    for key, d in OPEN_DISCREPANCIES.items():
-        assert key in REVIEW and d.why
-        assert not set(d.extra) & set(_expected(key)), key
-        assert not Counter(d.missing) - _expected(key), key
 
 
 # --- the command line says the same ------------------------------------------------------------

@@ -42,34 +42,123 @@ def stops_traversal(rule: RuleModel, table: Table, ending: dict[str, bool]) -> b
 def chains_that_always_end(table: Table) -> dict[str, bool]:
     """Chains whose traversal always ends in ACCEPT/DROP/REJECT (never returns to the caller):
     their last reachable rule is an unconditional ACCEPT, DROP or REJECT, or a jump/goto to such a
-    chain. Worked out to a fixed point, without recursion."""
-    ending: dict[str, bool] = {name: False for name in table.chains}
-    changed = True
-    while changed:
-        changed = False
-        for chain in table.chains.values():
-            if chain.builtin or ending[chain.name]:
+    chain. The least fixed point of that definition, found with a worklist over callers and
+    without recursion, in time linear in the table (the earlier round-robin fixed point needed a
+    pass over every chain per level of a jump chain: quadratic on a 10,000-deep one).
+
+    Each chain is scanned from its first rule until the scan can decide nothing more. A rule whose
+    effect depends on whether the chain it jumps or goes to ends is recorded with that chain:
+    an unconditional jump (it ends this chain too once the callee does; the scan goes on past it
+    meanwhile, as the packet returns), an unconditional goto (the same, but the scan stops: the
+    packet never comes back), and a conditional goto (the scan stops, as some packets return to
+    our caller through it, and resumes after it once the callee is known to end). When a chain is
+    found to end, the rules waiting on it are taken up again: every rule is scanned at most once."""
+    chains = table.chains
+    ending: dict[str, bool] = {name: False for name in chains}
+    # callee -> [(caller, resume index or -1 when the caller ends as soon as the callee does)]
+    waiting: dict[str, list[tuple[str, int]]] = {}
+    newly: list[str] = []
+
+    def mark(name: str) -> None:
+        ending[name] = True
+        newly.append(name)
+
+    def scan(name: str, start: int) -> None:
+        rules = chains[name].rules
+        for i in range(start, len(rules)):
+            rule = rules[i]
+            t = rule.target
+            if t is None:
                 continue
-            for rule in chain.rules:
-                t = rule.target
-                if t is not None and not rule.unconditional and _may_return(rule, ending):
-                    break  # some packets leave the chain back to its caller here
-                if not rule.unconditional:
-                    continue
-                final = False
-                if t is not None:
-                    if t.kind == "verdict":
-                        final = t.name in ("ACCEPT", "DROP")
-                    elif t.kind == "extension":
-                        final = t.name in TERMINAL_EXTENSIONS
-                    elif t.kind in ("jump", "goto"):
-                        final = ending.get(t.name, False)
-                if final:
-                    ending[chain.name] = True
-                    changed = True
-                if stops_traversal(rule, table, ending) or final:
-                    break
+            if not rule.unconditional:
+                if t.kind == "verdict" and t.name == "RETURN":
+                    return  # some packets return to the caller here
+                if t.kind == "goto" and not ending.get(t.name, False):
+                    waiting.setdefault(t.name, []).append((name, i + 1))
+                    return  # ... and here, unless the chain gone to ends
+                continue
+            if t.kind == "verdict":
+                if t.name in ("ACCEPT", "DROP"):
+                    mark(name)
+                    return
+                if t.name == "RETURN":
+                    return
+                continue  # QUEUE and the like: the packet goes on
+            if t.kind == "extension":
+                if t.name in TERMINAL_EXTENSIONS:
+                    mark(name)
+                    return
+                continue
+            if t.kind in ("jump", "goto"):
+                if ending.get(t.name, False):
+                    mark(name)
+                    return
+                waiting.setdefault(t.name, []).append((name, -1))
+                if t.kind == "goto":
+                    return  # the packet never comes back to this chain
+                continue
+
+    for name, chain in chains.items():
+        if not chain.builtin:
+            scan(name, 0)
+    while newly:
+        callee = newly.pop()
+        for caller, resume in waiting.pop(callee, ()):
+            if ending[caller]:
+                continue
+            if resume < 0:
+                mark(caller)
+            else:
+                scan(caller, resume)
     return ending
+
+
+# nf_tables validates a table by walking every chain reachable from a base (built-in) chain, one
+# level per jump or goto, and refuses the table when a chain sits NFT_JUMP_STACK_SIZE (16) levels
+# down: iptables-nft-restore reports `RULE_APPEND failed (Too many links)` (EMLINK). Measured with
+# iptables-nft-restore 1.8.9 in a scratch namespace: INPUT -> C0 -> ... -> C14 (15 user chains)
+# loads, one more chain is refused, by jumps and gotos alike; a chain no built-in chain reaches is
+# not checked. iptables-legacy loaded a 10,000-deep chain.
+NFT_JUMP_STACK_SIZE = 16
+
+
+def too_deep_jumps(table: Table, graph: ChainGraph) -> list[tuple[RuleModel, list[str]]]:
+    """The jumps that take a chain NFT_JUMP_STACK_SIZE levels below a built-in chain: (the jumping
+    rule, the chain names from the built-in chain to the chain jumped to). Depths are the longest
+    path from a built-in chain, capped at the limit, so cycles end and the work is at most
+    NFT_JUMP_STACK_SIZE relaxations per edge; no recursion."""
+    limit = NFT_JUMP_STACK_SIZE
+    depth: dict[str, int] = {}
+    parent: dict[str, str] = {}
+    work: list[str] = []
+    for chain in table.chains.values():
+        if chain.builtin:
+            depth[chain.name] = 0
+            work.append(chain.name)
+    while work:
+        name = work.pop()
+        d = min(depth[name] + 1, limit)
+        for target, _ in graph.edges.get(name, ()):
+            callee = table.chains.get(target)
+            if callee is None or callee.builtin or depth.get(target, -1) >= d:
+                continue
+            depth[target] = d
+            parent[target] = name
+            work.append(target)
+    out = []
+    for chain in table.chains.values():
+        if depth.get(chain.name) != limit - 1:
+            continue
+        for target, rule in graph.edges.get(chain.name, ()):
+            callee = table.chains.get(target)
+            if callee is None or callee.builtin:
+                continue
+            path = [chain.name]
+            while path[-1] in parent and len(path) <= limit:
+                path.append(parent[path[-1]])
+            out.append((rule, [*reversed(path), target]))
+    out.sort(key=lambda e: e[0].line)
+    return out
 
 
 def _shared(ctx, key, factory):
@@ -265,7 +354,9 @@ class PermissivePolicy(Check):
     summary = "INPUT or FORWARD accepts by default although its rules allow-list traffic."
     doc = CheckDoc(
         what="A filter INPUT or FORWARD chain with policy ACCEPT and no final catch-all DROP or REJECT, "
-        "while its rules accept specific ports or sources: they show the author means to filter.",
+        "while its rules accept specific ports or sources: they show the author means to filter. Accept "
+        "rules a container runtime wrote (Docker, podman/netavark, CNI, kube-proxy) do not count: those "
+        "runtimes rely on the ACCEPT policy.",
         why="With policy ACCEPT the allow rules change nothing: everything they do not name is accepted "
         "too, so every service on the host is open.",
         example_bad=_H + "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n",
@@ -287,6 +378,12 @@ class PermissivePolicy(Check):
             if _ends_with_catch_all(chain, table, ending):
                 continue
             allows = _allow_list_rules(chain, table)
+            if allows:
+                # a container runtime's own accepts (netavark's `-s 10.88.0.0/16 -j ACCEPT`,
+                # Docker's per-port rules) are plumbing, not the admin's allow-list: the
+                # runtime relies on the ACCEPT policy, and DROP would break its published ports
+                rec = ctx.engine.recognition
+                allows = [r for r in allows if rec.producer(r) not in RUNTIMES]
             if not allows:
                 continue
             first = allows[0]
@@ -298,6 +395,9 @@ class PermissivePolicy(Check):
                 related=[Related(r.span.file, r.line, "allow rule") for r in allows[:3]],
                 fix=f"iptables -P {name} DROP  (or end {name} with `-A {name} -j DROP`)",
             )
+
+
+RUNTIMES = frozenset({"docker", "podman", "cni", "kube"})
 
 
 def _ends_with_catch_all(chain: Chain, table: Table, ending: dict[str, bool]) -> bool:
