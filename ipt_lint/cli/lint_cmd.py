@@ -8,6 +8,7 @@ defaults. `--select` on the command line replaces the file's `select` and `ignor
 from __future__ import annotations
 
 import contextlib
+import gc
 import dataclasses
 import itertools
 import os
@@ -36,7 +37,7 @@ from ..policy.selection import FAIL_ON, SelectorError
 from ..report import FORMATS, render
 from ..report.registry import RunInfo, render_statistics
 from ..report.safe import printable
-from .common import UsageProblem, console_for, read_input
+from .common import DEFAULT_MAX_INPUT_MB, MIB, UsageProblem, check_size, console_for, read_input
 
 # The names the pre-commit hook lints (.pre-commit-hooks.yaml `files`; tests hold the two equal).
 DUMP_SUFFIXES = (".rules", ".v4", ".v6")
@@ -83,10 +84,15 @@ def is_dump_name(name: str) -> bool:
 @click.option("--live", is_flag=True, help="Lint the running firewall (iptables-save, ip6tables-save, ipset save; root).")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True, help="Worker processes (0: one per CPU).")
 @click.option("--statistics", is_flag=True, help="Show the number of findings per code instead of the findings.")
+@click.option("--no-inline-suppressions", "no_inline_suppressions", is_flag=True,
+              help="Ignore `ipt-lint: ignore=` suppressions written in the dumps: report every finding.")
+@click.option("--max-input-size", "max_input_mb", type=click.IntRange(min=1), default=DEFAULT_MAX_INPUT_MB,
+              show_default=True, metavar="MIB", envvar="IPT_LINT_MAX_INPUT_MB",
+              help="Refuse a dump, --ipset or --ipv6-dump file larger than this many MiB (env IPT_LINT_MAX_INPUT_MB).")
 @click.pass_context
 def lint(ctx, paths, fmt, output_file, fail_on, select, ignore, severity, stdin_filename, family, local, routes,
          external, allow_public, sensitive_ports, ipset_file, ipv6_dump, color, config_path, isolated, baseline,
-         write_baseline, live, jobs, statistics):
+         write_baseline, live, jobs, statistics, no_inline_suppressions, max_input_mb):
     """Lint iptables-save dumps (files, `-` for standard input, or --live).
 
     \b
@@ -108,7 +114,7 @@ def _given(ctx, name: str) -> bool:
 
 def _lint(ctx, *, paths, fmt, output_file, fail_on, select, ignore, severity, stdin_filename, family, local, routes,
           external, allow_public, sensitive_ports, ipset_file, ipv6_dump, color, config_path, isolated, baseline,
-          write_baseline, live, jobs, statistics):
+          write_baseline, live, jobs, statistics, no_inline_suppressions=False, max_input_mb=DEFAULT_MAX_INPUT_MB):
     if not paths and not live:
         raise click.UsageError("no dump given: ipt-lint PATH... (`-` for standard input, or --live)")
     if isolated and config_path:
@@ -147,7 +153,8 @@ def _lint(ctx, *, paths, fmt, output_file, fail_on, select, ignore, severity, st
         sev_map[code.strip()] = level.strip().lower()
     try:
         selection = Selection.from_options(
-            sel_codes, ign_codes, sev_map, config.get("per_file_ignores", {}), config.base_dir
+            sel_codes, ign_codes, sev_map, config.get("per_file_ignores", {}), config.base_dir,
+            inline_suppressions=not no_inline_suppressions,
         )
     except SelectorError as exc:
         raise click.UsageError(str(exc)) from None
@@ -182,6 +189,11 @@ def _lint(ctx, *, paths, fmt, output_file, fail_on, select, ignore, severity, st
         raise UsageProblem(f"{option_values['ipset_file']}: no such ipset file")
     if option_values.get("ipv6_dump") and not os.path.isfile(option_values["ipv6_dump"]):
         raise UsageProblem(f"{option_values['ipv6_dump']}: no such dump (--ipv6-dump)")
+    limit = max_input_mb * MIB
+    if option_values.get("ipset_file"):
+        check_size(option_values["ipset_file"], limit, "(--ipset) ")
+    if option_values.get("ipv6_dump"):
+        check_size(option_values["ipv6_dump"], limit, "(--ipv6-dump) ")
     if option_values.get("ipv6_dump") and (len(paths) != 1 or live):
         raise UsageProblem("--ipv6-dump pairs one IPv4 dump with its IPv6 dump; with several paths, name them "
                            "alike (rules.v4 and rules.v6, host.v4 and host.v6) and they are paired by name")
@@ -194,7 +206,7 @@ def _lint(ctx, *, paths, fmt, output_file, fail_on, select, ignore, severity, st
     jobs_in: list[tuple] = []
     for path in paths:
         if path == "-":
-            data, name = read_input("-", stdin_filename)
+            data, name = read_input("-", stdin_filename, limit)
             jobs_in.append((None, data, name, family))
         else:
             jobs_in.append((path, None, path, family))
@@ -217,7 +229,7 @@ def _lint(ctx, *, paths, fmt, output_file, fail_on, select, ignore, severity, st
     per_job, tmp_pairs = ({}, []) if option_values.get("ipv6_dump") else pair_families(jobs_in, options)
 
     try:
-        results, internal = _run_jobs(jobs_in, options, selection, jobs, per_job)
+        results, internal = _run_jobs(jobs_in, options, selection, jobs, per_job, limit)
     finally:
         if tmp_ipset:
             os.unlink(tmp_ipset)
@@ -330,10 +342,12 @@ def detach(result):
 def _lint_job(job):
     """One input -> ("ok", LintResult) | ("usage", message) | ("internal", message). Top level, so
     worker processes can run it."""
-    path, data, name, family, options, selection = job
+    path, data, name, family, options, selection, *rest = job
+    limit = rest[0] if rest else None
+    _collect_between_jobs()
     try:
         if data is None:
-            data, name = read_input(path)
+            data, name = read_input(path, limit=limit)
         return "ok", detach(lint_text(data, name, options=options, selection=selection, family=family))
     except UsageProblem as exc:
         return "usage", str(exc)
@@ -341,9 +355,22 @@ def _lint_job(job):
         return "internal", f"{name or path}: internal error: {type(exc).__name__}: {exc}"
 
 
-def _run_jobs(jobs_in, options, selection, jobs: int, per_job=None):
+_jobs_in_this_process = 0
+
+
+def _collect_between_jobs() -> None:
+    """The command runs with the cyclic collector off (see cli.main.main); a previous dump's
+    cycles are collected before the next one is read, so a run over many dumps stays as small
+    as one over the largest."""
+    global _jobs_in_this_process
+    if _jobs_in_this_process and not gc.isenabled():
+        gc.collect()
+    _jobs_in_this_process += 1
+
+
+def _run_jobs(jobs_in, options, selection, jobs: int, per_job=None, limit: int | None = None):
     per_job = per_job or {}
-    work = [(*j, per_job.get(i, options), selection) for i, j in enumerate(jobs_in)]
+    work = [(*j, per_job.get(i, options), selection, limit) for i, j in enumerate(jobs_in)]
     workers = jobs or (os.cpu_count() or 1)
     outcomes: list = [None] * len(work)
     with _progress(len(work)) as advance:

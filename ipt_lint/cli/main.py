@@ -12,6 +12,8 @@ internal error. Errors are one line on stderr; a traceback never reaches the use
 
 from __future__ import annotations
 
+import gc
+import os
 import sys
 
 import click
@@ -77,15 +79,49 @@ _add_optional_commands()
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The console script. Called without `argv` (as `ipt-lint` and `python -m ipt_lint` do),
+    it is the whole process, and it ends the way a short-lived analyzer should: a run on a large
+    dump builds millions of long-lived objects (syntax tree, model, packet sets); the cyclic
+    collector is kept off, since walking that heap again and again costs seconds and reference
+    counting frees nearly everything (between dumps the lint command collects cycles itself),
+    and the process exits without tearing the heap down object by object (os._exit after the
+    output is flushed)."""
+    whole_process = argv is None
+    if whole_process:
+        gc.disable()
     try:
         cli.main(args=argv, prog_name="ipt-lint", standalone_mode=True)
+        code = 0
     except KeyboardInterrupt:
         click.echo("ipt-lint: interrupted", err=True)
-        sys.exit(2)
-    except SystemExit:
-        raise
+        code = 2
+    except SystemExit as exc:
+        if not whole_process:
+            raise
+        code = _exit_code(exc)
     except Exception as exc:  # the last line of defence: no traceback on the user's screen
         from ..report.safe import printable
 
         click.echo(f"ipt-lint: internal error: {type(exc).__name__}: {printable(str(exc))}", err=True)
-        sys.exit(2)
+        code = 2
+    if not whole_process:
+        sys.exit(code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, OSError):  # `ipt-lint ... | head`: the reader went away
+        pass
+    os._exit(code)
+
+
+def _exit_code(exc: SystemExit) -> int:
+    """What sys.exit(x) would have made the process's status."""
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code
+    try:
+        sys.stderr.write(f"{exc.code}\n")
+    except (BrokenPipeError, OSError):
+        pass
+    return 1
