@@ -536,6 +536,7 @@ class FixVerifier:
                 if e.ruleset.tables[table].chains.get(name) is not base.ruleset.tables[table].chains.get(name):
                     continue
                 e.walker._compiled[(table, name)] = cc
+            e.walker.hook_memo = base.walker.hook_memo  # same space and topology: keyed by chains
         except AttributeError:
             pass
 

@@ -34,6 +34,13 @@ NAT_FOR_ESTABLISHED = (
 MARTIAN = "packets to 127.0.0.0/8 arriving on another interface than lo are dropped as martians (route_localnet=0)"
 
 
+MEMO_MAX_FLOWS = 64  # flows arriving at once; more are not worth a key
+
+
+def _flows_key(flows: list[Flow]) -> tuple:
+    return tuple((tuple(f.boxes), f.steps(), f.uncertain, f.random, f.branch) for f in flows)
+
+
 class Router:
     """Routing decisions from the topology: local, a known route, or the default route."""
 
@@ -111,7 +118,28 @@ class Journey:
     def hook(
         self, hook: str, flows: list[Flow], skip: tuple[str, ...] = ()
     ) -> tuple[list[Flow], list[tuple[Flow, str]]]:
-        """Run `flows` through every table of `hook`. Returns (accepted flows, ended flows+verdict)."""
+        """Run `flows` through every table of `hook`. Returns (accepted flows, ended flows+verdict).
+
+        PREROUTING's answers are remembered (walker.hook_memo) by the chains of its tables and
+        the flows that entered, which are the same for every question about the same arriving
+        packets: the fix verifier asks them again of a copy of the dump whose nat table did
+        not change."""
+        if hook != "PREROUTING" or skip or len(flows) > MEMO_MAX_FLOWS:
+            return self._hook(hook, flows, skip)
+        key = (hook, self.walker.chains_key(HOOK_TABLES[hook]), _flows_key(flows))
+        memo = self.walker.hook_memo
+        got = memo.get(key)
+        if got is None:
+            before = len(self.used)
+            alive, ended = self._hook(hook, flows, skip)
+            got = memo[key] = (alive, ended, tuple(self.used)[before:])
+        for text in got[2]:
+            self.note(text)
+        return list(got[0]), list(got[1])
+
+    def _hook(
+        self, hook: str, flows: list[Flow], skip: tuple[str, ...] = ()
+    ) -> tuple[list[Flow], list[tuple[Flow, str]]]:
         ended: list[tuple[Flow, str]] = []
         for table in HOOK_TABLES[hook]:
             if not flows:

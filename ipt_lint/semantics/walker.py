@@ -168,6 +168,18 @@ class Walker:
         self.space = space
         self.compiler = compiler
         self._compiled: dict[tuple[str, str], CompiledChain] = {}
+        # whole-hook results by (the hook's chains, the flows that entered): see Journey.hook.
+        # Engines over the same packet space and topology may share it (a fix verified on a
+        # copy of the dump that changed only filter chains walks nat PREROUTING once).
+        self.hook_memo: dict = {}
+
+    def chains_key(self, tables: tuple[str, ...]) -> tuple:
+        """The identity of every chain in `tables`: equal keys mean the same rules."""
+        key = []
+        for name in tables:
+            t = self.ruleset.tables.get(name)
+            key.append(None if t is None else tuple(map(id, t.chains.values())))
+        return tuple(key)
 
     def compiled(self, table: str, chain: Chain) -> CompiledChain:
         key = (table, chain.name)
