@@ -23,9 +23,11 @@ verified (checks/fixes.py); when no candidate verifies, it says "no verified fix
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 
 from ..parse.ast import Span
@@ -41,6 +43,7 @@ from .fixes import (
     fix_text,
     fix_verifier,
     forward_filter_chain,
+    net_span,
 )
 from .sensitive_ports import allowed_public, describe_default_list, sensitive_ports
 
@@ -1103,12 +1106,13 @@ class DirectContainerAccess(Check):
                 scope.append(sc)
         rules = list(dict.fromkeys(rules))
 
-        def targets(x):
-            if x.kind != "routed":
-                return False
-            return any(_nets_meet(x.destination, n) for n in dests)
+        meets = _nets_meeting(dests)
 
-        goal = Goal(targets, closed=lambda after: not any(targets(x) and a.open_paths(x).normal for x in after))
+        def targets(x):
+            return x.kind == "routed" and meets(x.destination)
+
+        goal = Goal(targets, closed=lambda after: not any(targets(x) and a.open_paths(x).normal for x in after),
+                    dst_key=tuple(sorted(dests)))
         return [(Fix(tuple(rules), a.family, (), tuple(scope), why), goal)]
 
 
@@ -1217,15 +1221,45 @@ def service_fix(a: ExposureAnalysis, reached) -> Verification:
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _routed_spans(dest: str) -> tuple:
+    return tuple(net_span(d) for d in dest.split(","))
+
+
 def _nets_meet(dest: str, net: str) -> bool:
-    try:
-        n = ipaddress.ip_network(net, strict=False)
-        for d in dest.split(","):
-            if ipaddress.ip_network(d.strip(), strict=False).overlaps(n):
-                return True
-    except ValueError:
+    return _nets_meeting([net])(dest)
+
+
+def _nets_meeting(nets):
+    """A test: does a destination text (networks, comma-separated) meet any of `nets`? The nets
+    are parsed once and searched by bisection, the destinations parsed once per text: the
+    routed-exposure goals ask it of every exposure of the dump."""
+    spans = sorted(s for s in map(net_span, nets) if s is not None)
+    starts = [s[:2] for s in spans]
+
+    def meets(dest: str) -> bool:
+        for d in _routed_spans(dest):
+            if d is None:
+                return False
+            version, lo, hi = d
+            k = bisect_right(starts, (version, hi)) - 1
+            while k >= 0 and spans[k][0] == version:
+                if spans[k][2] >= lo:
+                    return True
+                if spans[k][3] < lo:  # no earlier net reaches this far
+                    break
+                k -= 1
         return False
-    return False
+
+    # each span also carries the highest end of it and every earlier span of its version
+    reach, version = -1, None
+    for i, (v, lo, hi) in enumerate(spans):
+        reach = hi if v != version else max(reach, hi)
+        version = v
+        spans[i] = (v, lo, hi, reach)
+    return meets
+
+
 
 
 # --------------------------------------------------------------------------------------------
@@ -1469,10 +1503,12 @@ def input_denials(a: ExposureAnalysis, groups) -> list[tuple]:
     out = []
     counted = a.uplink_mask()
     arrived = [(o, identity(o.packets.boxes)) for o in real]  # as the packets arrived (before DNAT)
+    near = _PortIndex([ident for _, ident in arrived])
     for g in groups:
         e = g.first
-        gp = eng.packets(proto=e.proto, dport=(e.port, e.port_end if e.port_end is not None else e.port))
-        mine = [(o, ident) for o, ident in arrived if ident.intersects(gp)]
+        lo, hi = e.port, e.port_end if e.port_end is not None else e.port
+        gp = eng.packets(proto=e.proto, dport=(lo, hi))
+        mine = [arrived[i] for i in near(lo, hi) if arrived[i][1].intersects(gp)]
         if not mine:
             continue
         for ident, step in denied:
@@ -1489,6 +1525,37 @@ def input_denials(a: ExposureAnalysis, groups) -> list[tuple]:
             if hit:
                 out.append((g, step, normal))
     return out
+
+
+class _PortIndex:
+    """Packet sets by their destination ports: which of them may meet a port range. A dump
+    with thousands of published ports would otherwise compare every group with every journey."""
+
+    WIDE = 1024  # port ranges wider than this are always candidates
+
+    def __init__(self, sets):
+        from ..semantics.space import DPORT
+
+        entries, wide = [], set()
+        for i, packets in enumerate(sets):
+            for lo, hi in packets.values(DPORT):
+                if hi - lo > self.WIDE:
+                    wide.add(i)
+                else:
+                    entries.append((lo, hi, i))
+        entries.sort()
+        self.entries = entries
+        self.los = [x[0] for x in entries]
+        self.wide = wide
+
+    def __call__(self, lo: int, hi: int) -> list[int]:
+        found = set(self.wide)
+        k = bisect_right(self.los, hi) - 1
+        while k >= 0 and self.entries[k][0] >= lo - self.WIDE:
+            if self.entries[k][1] >= lo:
+                found.add(self.entries[k][2])
+            k -= 1
+        return sorted(found)
 
 
 def _user_allowed_steps(a: ExposureAnalysis, steps) -> bool:

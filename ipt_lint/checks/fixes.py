@@ -61,9 +61,11 @@ matching the original direction. Traffic between containers is not part of the q
 from __future__ import annotations
 
 import copy
-from bisect import bisect_right
+import functools
+import ipaddress
 import json
 import shlex
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -380,6 +382,8 @@ class Goal:
     # (proto, lo, hi) when `targets` only picks exposures of that protocol whose ports meet
     # lo..hi: lets judge() look up the goals of an exposure instead of asking every goal
     port_key: tuple[str, int, int] | None = None
+    # the networks (CIDR texts) when `targets` only picks exposures whose destination meets one
+    dst_key: tuple[str, ...] | None = None
 
     def is_closed(self, after) -> bool:
         if self.closed is not None:
@@ -404,7 +408,14 @@ class _GoalLookup:
 
     def __init__(self, goals: Sequence[Goal]):
         self.goals = goals
-        self.loose = [i for i, g in enumerate(goals) if g.port_key is None]
+        self.loose = [i for i, g in enumerate(goals) if g.port_key is None and g.dst_key is None]
+        spans = sorted(
+            (span, i) for i, g in enumerate(goals) if g.port_key is None and g.dst_key is not None
+            for span in map(net_span, g.dst_key) if span is not None
+        )
+        self.dst_los = [s[:2] for s, _ in spans]
+        self.dst_goals = spans
+        self.dst_size = max((s[2] - s[1] for s, _ in spans), default=0)
         by_proto: dict[str, list] = {}
         for i, g in enumerate(goals):
             if g.port_key is not None:
@@ -418,6 +429,20 @@ class _GoalLookup:
     def __call__(self, e) -> list[int]:
         """The indices (in order) of the goals whose targets() picks `e`."""
         found = [i for i in self.loose if self.goals[i].targets(e)]
+        if self.dst_goals:
+            near = set()
+            for d in dest_spans(e.destination):
+                if d is None:
+                    continue
+                version, lo, hi = d
+                k = bisect_right(self.dst_los, (version, hi)) - 1
+                while k >= 0 and self.dst_los[k][0] == version and self.dst_los[k][1] >= lo - self.dst_size:
+                    (_, _, g_hi), i = self.dst_goals[k]
+                    if g_hi >= lo:
+                        near.add(i)
+                    k -= 1
+            found += [i for i in sorted(near) if self.goals[i].targets(e)]
+            found.sort()
         index = self.by_proto.get(e.proto)
         if index is not None and e.port is not None:
             los, items, span = index
@@ -430,6 +455,21 @@ class _GoalLookup:
                 k -= 1
             found.sort()
         return found
+
+
+def net_span(text: str):
+    """(IP version, first, last address) of a network or address text; None if it is neither."""
+    try:
+        n = ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        return None
+    return (n.version, int(n.network_address), int(n.broadcast_address))
+
+
+@functools.lru_cache(maxsize=4096)
+def dest_spans(dest: str) -> tuple:
+    """net_span() of each part of an exposure's destination text (comma-separated)."""
+    return tuple(net_span(d.split(":")[0] if d.count(":") == 1 else d) for d in dest.split(","))
 
 
 def judge(before, after, goals: Sequence[Goal]) -> list[Verification]:

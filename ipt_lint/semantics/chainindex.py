@@ -19,7 +19,7 @@ from bisect import bisect_left, bisect_right
 from ..model.types import Chain
 from .intervals import TooManyIntervals, iv_from_mask
 from .matches import MatchCompiler, RuleMatch
-from .space import DPORT, ORIG_DPORT, Space
+from .space import CTDNAT, DPORT, ORIG_DPORT, YES, Space
 from .targets import Effect, target_effect
 
 NARROW_SPAN = 1 << 16  # destination intervals up to this size are indexed
@@ -69,12 +69,18 @@ class CompiledChain:
             key = _port_key(self.match(i)) if _may_restrict_ports(rule) else None
             if key is not None:
                 field, ports = key
-                port_entries[field].extend((lo, hi, i) for lo, hi in ports)
+                if _dnat_only(self.match(i)):
+                    field = (field, "dnat")
+                port_entries.setdefault(field, []).extend((lo, hi, i) for lo, hi in ports)
             else:
                 wide.append(i)
         self.dst_index = _IntervalIndex(dst_entries)
         self.port_index = _IntervalIndex(port_entries[DPORT])
         self.orig_port_index = _IntervalIndex(port_entries[ORIG_DPORT])
+        # rules that match only DNATed connections (`--ctstate DNAT --ctorigdstport P`, the
+        # DOCKER-USER idiom): packets routed straight to a container never meet them
+        self.dnat_port_index = _IntervalIndex(port_entries.get((DPORT, "dnat"), []))
+        self.dnat_orig_port_index = _IntervalIndex(port_entries.get((ORIG_DPORT, "dnat"), []))
         self.wide = wide
         # a short chain, or one whose rules are all wide, is cheaper to try rule by rule
         # than to ask the index for every flow that enters it
@@ -83,22 +89,24 @@ class CompiledChain:
 
     def candidates_from(self, start: int, summary) -> list[int]:
         """candidates() for a flow entering at rule `start`; `summary()` -> (dst, ports,
-        orig_ports) of its packets, called only when the index is worth asking."""
+        orig_ports, may be DNATed) of its packets, called only when the index is worth asking."""
         if not self.indexed:
             rules = self.every_rule
             return rules if start == 0 else rules[start:]
-        dst, ports, orig_ports = summary()
-        return self.candidates(dst, start, (ports, orig_ports))
+        dst, ports, orig_ports, dnat = summary()
+        return self.candidates(dst, start, (ports, orig_ports), dnat)
 
-    def candidates(self, dst: tuple, start: int = 0, ports: tuple | None = None) -> list[int]:
+    def candidates(self, dst: tuple, start: int = 0, ports: tuple | None = None, dnat: bool = True) -> list[int]:
         """Sorted indices >= start of rules that may meet packets with destinations `dst`
         (intervals) and, when given, `ports` = (destination ports, original destination ports),
-        both intervals; without `ports` every port-keyed rule is a candidate."""
-        if not self.dst_index and not self.port_index and not self.orig_port_index:
-            return self.wide if start == 0 else self.wide[bisect_left(self.wide, start) :]
+        both intervals; without `ports` every port-keyed rule is a candidate. `dnat`: may some
+        of the packets belong to a DNATed connection?"""
         found = set(self.wide[bisect_left(self.wide, start) :])
         self.dst_index.hits(dst, start, found)
-        for index, query in ((self.port_index, 0), (self.orig_port_index, 1)):
+        indexes = [(self.port_index, 0), (self.orig_port_index, 1)]
+        if dnat:
+            indexes += [(self.dnat_port_index, 0), (self.dnat_orig_port_index, 1)]
+        for index, query in indexes:
             if not index:
                 continue
             if ports is None:
@@ -137,6 +145,11 @@ class _IntervalIndex:
 def _may_restrict_ports(rule) -> bool:
     """Cheap pre-test (no compiling): only a rule with a match module can restrict ports."""
     return bool(rule.matches) and rule.proto is not None
+
+
+def _dnat_only(rm: RuleMatch) -> bool:
+    """Does every part of the match require a DNATed connection (conntrack --ctstate DNAT)?"""
+    return bool(rm.over) and all(any(f == CTDNAT and v == YES for f, v in c) for c in rm.over)
 
 
 def _port_key(rm: RuleMatch) -> tuple[int, tuple] | None:

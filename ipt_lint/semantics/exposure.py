@@ -18,7 +18,7 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from ..model.values import PROTOCOL_NAMES
-from .intervals import iv_and, iv_normalise, iv_or, iv_sub
+from .intervals import iv_and, iv_normalise, iv_sub, iv_union
 from .packetset import PacketSet, merge_boxes
 from .results import Access, Exposure, SourceSummary, Step, addr_text, endpoint_text
 from .space import (
@@ -63,11 +63,27 @@ def source_summary(values, everything, family: str, host: int) -> SourceSummary:
     missing = iv_sub(everything, values)
     if not missing:
         return SourceSummary(True, (), ())
-    inc = cidrs(values, family, host)
-    exc = cidrs(missing, family, host)
-    if len(exc) < len(inc):
-        return SourceSummary(True, (), tuple(exc))
-    return SourceSummary(False, tuple(inc), ())
+    # say it the shorter way; count the networks before writing any of them out
+    if _cidr_count(missing, host) < _cidr_count(values, host):
+        return SourceSummary(True, (), tuple(cidrs(missing, family, host)))
+    return SourceSummary(False, tuple(cidrs(values, family, host)), ())
+
+
+def _cidr_count(values, host: int) -> int:
+    """How many entries cidrs() would write for `values` (aligned blocks, greedy)."""
+    n = 0
+    for lo, hi in values:
+        if lo >= host:
+            n += 1
+            continue
+        hi = min(hi, host - 1)
+        while lo <= hi:
+            size = (lo & -lo) if lo else 1 << 128
+            while size > hi - lo + 1:
+                size >>= 1
+            lo += size
+            n += 1
+    return n
 
 
 def _dnat_step(steps) -> Step | None:
@@ -181,14 +197,15 @@ def _exposure(engine, key, entry, ctx) -> Exposure:
     space = engine.space
     fam, host = space.family, space.host
     boxes = merge_boxes(entry["boxes"])
-    src, at_all, in_mask, triples = (), (), 0, []
+    srcs, ats, in_mask, triples = [], [], 0, []
     for b in boxes:
         orig = b[ORIG_SRC] if b[ORIG_SRC] is not None else b[SRC]  # before any SNAT
         at = b[ORIG_DST] if b[ORIG_DST] is not None else b[DST]  # before any DNAT
-        src = iv_or(src, orig)
-        at_all = iv_or(at_all, at)
+        srcs.append(orig)
+        ats.append(at)
         in_mask |= b[IN]
         triples.append((orig, b[IN], at if kind != "routed" else ()))
+    src, at_all = iv_union(srcs), iv_union(ats)
     access = tuple(
         Access(source_summary(s, everything_src, fam, host), space.alphabet.summary(m, uplink), addresses(d, fam, host))
         for s, m, d in _merge_access(triples)
@@ -321,7 +338,7 @@ def _reach_size(boxes) -> int:
 def _merge_access(triples) -> list[tuple]:
     """(sources, interfaces, host addresses) combinations, merged where two of the three agree:
     the union of boxes that differ in one factor is still one box, so nothing is lost."""
-    ops = (iv_or, lambda a, b: a | b, iv_or)
+    unions = (iv_union, _mask_union, iv_union)
     items = list(dict.fromkeys(triples))
     changed = True
     while changed and len(items) > 1:
@@ -329,12 +346,18 @@ def _merge_access(triples) -> list[tuple]:
         for k in range(3):
             groups: dict = {}
             for t in items:
-                key = t[:k] + t[k + 1 :]
-                groups[key] = ops[k](groups[key], t[k]) if key in groups else t[k]
+                groups.setdefault(t[:k] + t[k + 1 :], []).append(t[k])
             if len(groups) < len(items):
-                items = [key[:k] + (v,) + key[k:] for key, v in groups.items()]
+                items = [key[:k] + (unions[k](vs),) + key[k:] for key, vs in groups.items()]
                 changed = True
     return items
+
+
+def _mask_union(masks) -> int:
+    out = 0
+    for m in masks:
+        out |= m
+    return out
 
 
 def _port_groups(boxes, field):
@@ -351,11 +374,8 @@ def _untie(b):
 
 
 def _destination(kind: str, boxes, family: str, host: int, engine) -> str:
-    dst = ()
-    dport = ()
-    for b in boxes:
-        dst = iv_or(dst, b[DST])
-        dport = iv_or(dport, b[DPORT])
+    dst = iv_union([b[DST] for b in boxes])
+    dport = iv_union([b[DPORT] for b in boxes])
     if kind == "routed":
         return ",".join(_routed_names(engine, dst))
     addrs = addresses(dst, family, host)
@@ -377,7 +397,8 @@ def _routed_names(engine, dst) -> list[str]:
     local = topo.local_intervals()
     out = []
     rest = dst
-    for r in topo.routes:
+    for k in engine.router.route_index.meeting(dst):
+        r = topo.routes[k]
         part = iv_and(rest, ((r.lo, r.hi),))
         if not part:
             continue

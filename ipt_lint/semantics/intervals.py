@@ -46,6 +46,15 @@ def iv_or(a: Intervals, b: Intervals) -> Intervals:
     return iv_normalise(a + b)
 
 
+def iv_union(sets) -> Intervals:
+    """The union of many sets at once: one sort, where folding iv_or over them re-sorts the
+    growing result every time (quadratic on thousands of sources)."""
+    sets = [x for x in sets if x]
+    if len(sets) < 2:
+        return sets[0] if sets else ()
+    return iv_normalise([p for x in sets for p in x])
+
+
 def iv_and(a: Intervals, b: Intervals) -> Intervals:
     if not a or not b:
         return ()

@@ -15,7 +15,7 @@ and drops duplicates, which keeps "everything except these 500 ports" at one box
 from __future__ import annotations
 
 from .cubes import cu_and, cu_contains, cu_or, cu_sub
-from .intervals import iv_and, iv_contains, iv_or, iv_sub
+from .intervals import iv_and, iv_contains, iv_or, iv_sub, iv_union
 from .space import BM, CU, IV, KIND, NFIELDS, ORIG_FIELDS, PARTNER, Space
 
 
@@ -34,9 +34,26 @@ def _bm_or(a, b):
 _AND = {IV: iv_and, BM: _bm_and, CU: cu_and}
 _SUB = {IV: iv_sub, BM: _bm_sub, CU: cu_sub}
 _OR = {IV: iv_or, BM: _bm_or, CU: cu_or}
+def _bm_union(values):
+    out = 0
+    for v in values:
+        out |= v
+    return out
+
+
+def _cu_union(values):
+    values = list(values)
+    out = values[0]
+    for v in values[1:]:
+        out = cu_or(out, v)
+    return out
+
+
+_UNION = {IV: iv_union, BM: _bm_union, CU: _cu_union}
 AND = tuple(_AND[k] for k in KIND)
 SUB = tuple(_SUB[k] for k in KIND)
 OR = tuple(_OR[k] for k in KIND)
+UNION = tuple(_UNION[k] for k in KIND)  # the union of many values of one field at once
 
 Box = tuple
 Sparse = tuple  # ((field, value), ...)
@@ -205,11 +222,13 @@ def merge_boxes(boxes, passes: int = 2) -> list[Box]:
                 key = (b[:f], b[f + 1 :], v is None)
                 g = groups.get(key)
                 if g is None:
-                    groups[key] = [v, b]
+                    groups[key] = [[v], b]
                 elif v is not None:
-                    g[0] = OR[f](g[0], v)
+                    g[0].append(v)
             if len(groups) != len(boxes):
-                boxes = [b[:f] + (v,) + b[f + 1 :] for v, b in groups.values()]
+                union = UNION[f]
+                boxes = [b[:f] + ((vs[0] if len(vs) == 1 or vs[0] is None else union(vs)),) + b[f + 1 :]
+                         for vs, b in groups.values()]
         if len(boxes) == before:
             break
     return boxes
@@ -326,13 +345,10 @@ class PacketSet:
     # projections
     def values(self, field: int):
         """The union of one field's values over all boxes (a tie reads its partner)."""
-        acc = None
-        for b in self.boxes:
-            v = b[field]
-            if v is None:
-                v = b[PARTNER[field]]
-            acc = v if acc is None else OR[field](acc, v)
-        return acc if acc is not None else _empty_of(field)
+        if not self.boxes:
+            return _empty_of(field)
+        partner = PARTNER.get(field)
+        return UNION[field]([b[field] if b[field] is not None else b[partner] for b in self.boxes])
 
     def contains(self, point: dict[int, int]) -> bool:
         """Is the packet with these field values (others: any) in the set? A tied ORIG_ field

@@ -20,7 +20,7 @@ from .chainindex import CompiledChain, compile_chain
 from .matches import MatchCompiler
 from .packetset import box_and, box_meets, box_sub
 from .results import Step, UncertainRule
-from .space import DPORT, DST, ORIG_DPORT, Space
+from .space import CTDNAT, DPORT, DST, ORIG_DPORT, YES, Space
 
 MAX_DEPTH = 512
 
@@ -136,18 +136,21 @@ class _Frame:
             q.append((f, cands, k))
 
 
-def _dst_and_ports(boxes) -> tuple[tuple, tuple, tuple]:
+def _dst_and_ports(boxes) -> tuple[tuple, tuple, tuple, bool]:
     """The unions (intervals) of the boxes' destinations, destination ports and conntrack
-    original destination ports (the same as the ports where the box ties them)."""
+    original destination ports (the same as the ports where the box ties them), and whether
+    any of them may belong to a DNATed connection."""
     dsts: list = []
     ports: list = []
     orig: list = []
+    dnat = 0
     for b in boxes:
         dsts.extend(b[DST])
         ports.extend(b[DPORT])
         o = b[ORIG_DPORT]
         orig.extend(b[DPORT] if o is None else o)
-    return _merged(dsts), _merged(ports), _merged(orig)
+        dnat |= b[CTDNAT]
+    return _merged(dsts), _merged(ports), _merged(orig), bool(dnat & YES)
 
 
 def _merged(pieces: list) -> tuple:
