@@ -76,6 +76,10 @@ MAX_DEPTH = 64  # nested jumps followed inside one question
 MAX_BOXES = 512  # a flow fragmented beyond this is given up on (undecided)
 MAX_CANDIDATES = 4000  # earlier rules compared with one rule; beyond: undecided
 MAX_WORK = 200_000  # box-against-rule steps for one question; beyond: undecided
+# box-against-rule steps for the whole dump: a dump of 100k chains jumped to one after the
+# other asks 10^4 questions of 10^4 earlier rules each; past this the remaining rules are not
+# judged (no IPT202/IPT203 for them, as for any question the engine cannot settle)
+MAX_ANALYSIS_WORK = 1_000_000
 NARROW_ADDR = 1 << 16  # address intervals up to this size are indexed
 NARROW_PORT = 1 << 10
 NAT_TARGETS = frozenset({"DNAT", "SNAT", "MASQUERADE", "REDIRECT", "NETMAP"})
@@ -566,6 +570,9 @@ class CoverageAnalysis:
         self.results: list[RuleResult] = []
         self.stops: dict[int, tuple[RuleModel, str]] = {}  # id(rule) -> (stopper, why)
         self._indexes: dict[tuple[str, str], RuleIndex] = {}
+        self._work_left = MAX_ANALYSIS_WORK
+        self._issued: list[int] | None = None  # the last question's budget, [steps left]
+        self._issued_size = 0
         if self.engine is None:
             return
         rec = self.engine.recognition
@@ -608,12 +615,25 @@ class CoverageAnalysis:
             if res is not None:
                 self.results.append(res)
 
+    def _spent(self) -> bool:
+        return self._work_left - (self._issued_size - max(self._issued[0], 0) if self._issued else 0) <= 0
+
+    def _budget(self) -> list[int]:
+        """A budget for one question: MAX_WORK, or what the whole analysis has left."""
+        if self._issued is not None:
+            self._work_left -= self._issued_size - max(self._issued[0], 0)
+        self._issued_size = max(0, min(MAX_WORK, self._work_left))
+        self._issued = [self._issued_size]
+        return self._issued
+
     def _semantic_stop(self, table, chain, idx: RuleIndex, limit: int, rewriting, ending):
         """The first rule before `limit` that stops every packet although it is not syntactically
         unconditional: its match is everything, or it jumps to a chain that ends every packet."""
         eng = self.engine
         space = eng.space
         for k in range(limit - 1):
+            if self._spent():
+                return None
             rule = chain.rules[k]
             cls = idx.cls[k]
             if cls not in ("end", "jump", "goto"):
@@ -636,7 +656,7 @@ class CoverageAnalysis:
                 return k, f"line {rule.line} matches every packet and ends the chain ({effect_label(eff, chain)})"
             if eff.kind == "jump":
                 target = table.chains[eff.name]
-                sub = run_rules(eng, table.name, target, [space.full], path=frozenset([chain.name]))
+                sub = run_rules(eng, table.name, target, [space.full], path=frozenset([chain.name]), budget=self._budget())
                 if sub.abort or sub.cur or sub.maybe or sub.leaky or any(p.kind == "return" for p in sub.pieces):
                     continue
                 verdicts = sorted({p.verdict for p in sub.pieces})
@@ -646,6 +666,8 @@ class CoverageAnalysis:
     # -- one rule --
 
     def _rule(self, table: Table, chain: Chain, idx: RuleIndex, i: int, rewriting: set[str]) -> RuleResult | None:
+        if self._spent():
+            return None
         cands = idx.earlier(i)
         if not cands:
             return None
@@ -664,7 +686,7 @@ class CoverageAnalysis:
         own = PacketSet.from_constraints(space, rm.over)
         if own.is_empty():
             return None
-        fate = run_rules(eng, table.name, chain, list(own.boxes), order=cands, stop=i, top=True)
+        fate = run_rules(eng, table.name, chain, list(own.boxes), order=cands, stop=i, top=True, budget=self._budget())
         if fate.abort or not fate.pieces:
             return None
         rule = chain.rules[i]
@@ -719,7 +741,7 @@ class CoverageAnalysis:
             return not (_same_target(rules[k], rule) or verdict_class(effect_label(eff, chain), chain) == mine)
 
         order2 = [k for k in order if not other_verdict(k)]
-        again = run_rules(eng, table.name, chain, boxes, order=order2, stop=rule.index, top=True)
+        again = run_rules(eng, table.name, chain, boxes, order=order2, stop=rule.index, top=True, budget=self._budget())
         if again.abort or again.cur:
             return False
         return all(_same_target(p.rule, rule) or verdict_class(p.verdict, chain) == mine for p in again.pieces)
@@ -740,7 +762,7 @@ class CoverageAnalysis:
         order = idx.earlier(rule.index, ignore=("src",))
         if order is None:
             return []
-        fate = run_rules(eng, table.name, chain, others, order=order, stop=rule.index, top=True)
+        fate = run_rules(eng, table.name, chain, others, order=order, stop=rule.index, top=True, budget=self._budget())
         if fate.abort or fate.cur:
             return []  # some of those never reach a decision before it: the restriction may matter
         return _first_per_rule([p for p in fate.pieces if verdict_class(p.verdict, chain) == "accept"])
@@ -779,7 +801,7 @@ class CoverageAnalysis:
         later = idx.later(i)
         if later is None:
             return None
-        rest = run_rules(eng, table.name, chain, fate.cur, order=later, start=i + 1, top=True)
+        rest = run_rules(eng, table.name, chain, fate.cur, order=later, start=i + 1, top=True, budget=self._budget())
         if rest.abort or rest.pieces or rest.maybe:
             return None
         return RuleResult(rule, "ineffective", fate.pieces, label, {"defeating": defeating, "policy": True})

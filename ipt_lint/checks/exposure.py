@@ -31,6 +31,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 
 from ..parse.ast import Span
+from ..semantics.intervals import iv_normalise
 from .base import Check, CheckDoc, Related, Severity
 from .fixes import (
     NO_VERIFIED_FIX,
@@ -38,6 +39,7 @@ from .fixes import (
     FixRule,
     FixVerifier,
     Goal,
+    GoalLookup,
     Verification,
     conntrack_drop,
     fix_text,
@@ -188,13 +190,8 @@ class ExposureAnalysis:
             a = int(ipaddress.ip_address(addr))
         except ValueError:
             return None
-        best = None
-        for r in self.engine.topology.routes:
-            if r.lo <= a <= r.hi:
-                if r.iface:
-                    return r
-                best = best or r
-        return best
+        found = self.engine.topology.routes_at(a)
+        return next((r for r in found if r.iface), found[0] if found else None)
 
     def service_name(self, e) -> str | None:
         """A container or service name from the comments on the path (kube-proxy, netavark, CNI)."""
@@ -441,12 +438,17 @@ def _same_publish(group_key):
 
 
 def _routed_on_port(analysis: ExposureAnalysis, proto: str, lo: int, hi: int) -> bool:
-    for x in analysis.exposures:
-        if x.kind == "routed" and x.proto == proto:
-            xhi = x.port_end if x.port_end is not None else x.port
-            if x.port is not None and x.port <= hi and lo <= xhi:
-                return True
-    return False
+    """Is some port in lo..hi of `proto` also reachable by routing straight to a container?"""
+    ports = analysis.__dict__.get("_routed_ports")
+    if ports is None:  # per protocol: the routed port ranges, merged and sorted, asked by bisection
+        by_proto: dict[str, list] = {}
+        for x in analysis.exposures:
+            if x.kind == "routed" and x.port is not None:
+                by_proto.setdefault(x.proto, []).append((x.port, x.port_end if x.port_end is not None else x.port))
+        ports = analysis.__dict__["_routed_ports"] = {p: iv_normalise(r) for p, r in by_proto.items()}
+    ranges = ports.get(proto, ())
+    k = bisect_right(ranges, (hi, 1 << 17)) - 1
+    return k >= 0 and ranges[k][1] >= lo
 
 
 def close_published_candidates(analysis: ExposureAnalysis, exposures, *, conditional: tuple[str, ...] = (),
@@ -1394,10 +1396,19 @@ class HostFirewallBypassed(Check):
         if not rules:
             return []
 
-        def targets(x):
-            return any(gl.targets(x) for gl in goals)
+        goals_of = GoalLookup(goals)
 
-        goal = Goal(targets, closed=lambda after: all(gl.is_closed(after) for gl in goals))
+        def targets(x):
+            return bool(goals_of(x))
+
+        def closed(after) -> bool:  # each group's goal judges its own exposures
+            mine: list[list] = [[] for _ in goals]
+            for x in after:
+                for j in goals_of(x):
+                    mine[j].append(x)
+            return all(gl.is_closed(m) for gl, m in zip(goals, mine))
+
+        goal = Goal(targets, closed=closed)
         fix = Fix(tuple(rules), a.family, (), tuple(scope), "deny it where the forwarded packets are filtered")
         out = [(fix, goal)]
         # second try: every rule as the DNAT-only variant

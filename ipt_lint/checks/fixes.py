@@ -401,7 +401,7 @@ class Verification:
         return self.ok
 
 
-class _GoalLookup:
+class GoalLookup:
     """Which goals target an exposure: goals with a port_key are found by protocol and port
     (sorted ranges), the others are asked every time. Thousands of fixes verified together
     would otherwise ask every goal about every exposure."""
@@ -475,7 +475,7 @@ def dest_spans(dest: str) -> tuple:
 def judge(before, after, goals: Sequence[Goal]) -> list[Verification]:
     """Compare the exposures before and after a fix (or several fixes with disjoint scopes).
     Each goal's `closed` is given the exposures after the fix that its `targets` picks."""
-    goals_of = _GoalLookup(goals)
+    goals_of = GoalLookup(goals)
     before_keys = Counter(exposure_key(e) for e in before)
     after_keys = Counter(exposure_key(e) for e in after)
     before_of: list[list] = [[] for _ in goals]

@@ -93,24 +93,7 @@ def _uint8(text: str | None, what: str) -> int | None:
 @click.option("-6", "--ipv6", "family", flag_value="ipv6", help="Read the dump as IPv6 (default: detect).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
-def trace(
-    dump,
-    in_iface,
-    src,
-    dst,
-    proto,
-    sport,
-    dport,
-    state,
-    icmp_type,
-    icmp_code,
-    local,
-    routes,
-    ipset_file,
-    family,
-    fmt,
-    color,
-):
+def trace(fmt, color, **question):
     """Follow one packet through the rules: every table and chain it enters, each rule that
     matches and what it does, the verdict, and the assumptions made on the way.
 
@@ -120,31 +103,16 @@ def trace(
     """
     with paused_gc(freeze_on_exit=True):  # one pause for the whole command (see exposure_cmd)
         try:
-            result = _trace(
-                dump,
-                in_iface,
-                src,
-                dst,
-                proto,
-                sport,
-                dport,
-                state,
-                icmp_type,
-                icmp_code,
-                local,
-                routes,
-                ipset_file,
-                family,
-            )
+            result = _trace(**question)
         except UsageProblem as exc:
             click.echo(f"ipt-lint trace: error: {exc}", err=True)
             sys.exit(2)
         _render(result, fmt, color)
 
 
-def _trace(
-    dump, in_iface, src, dst, proto, sport, dport, state, icmp_type, icmp_code, local, routes, ipset_file, family
-):
+def _trace(*, dump, in_iface, src, dst, proto, sport, dport, state, icmp_type, icmp_code, local, routes, ipset_file,
+           family):
+    """The trace of the packet the options describe (the command's arguments by name)."""
     missing = [
         n for n, v in (("DUMP", dump), ("--in", in_iface), ("--src", src), ("--dst", dst), ("--proto", proto)) if not v
     ]

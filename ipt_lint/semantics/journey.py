@@ -13,8 +13,6 @@ of their connection, whose NAT mapping conntrack keeps applying (an assumption, 
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
-
 from .intervals import iv, iv_and, iv_or, iv_sub
 from .results import Step
 from .space import CT_ESTABLISHED, CT_NEW, CT_RELATED, CTSTATE, DST, IN, OUT, Space
@@ -43,30 +41,6 @@ def _flows_key(flows: list[Flow]) -> tuple:
     return tuple((tuple(f.boxes), f.steps(), f.uncertain, f.random, f.branch) for f in flows)
 
 
-class RouteIndex:
-    """Which routes (by position in priority order) may meet a set of destinations. Routes of
-    one size sit in a sorted list each, so a packet to one container does not try the other
-    thousands of /32 routes a big Docker host has."""
-
-    def __init__(self, spans: list[tuple[int, int]]):
-        groups: dict[int, list] = {}
-        for k, (lo, hi) in enumerate(spans):
-            groups.setdefault(hi - lo, []).append((lo, k))
-        self.groups = []
-        for size, items in groups.items():
-            items.sort()
-            self.groups.append((size, [lo for lo, _ in items], [k for _, k in items]))
-
-    def meeting(self, dst) -> list[int]:
-        """Positions of the routes that meet `dst` (intervals), in priority order."""
-        found: set[int] = set()
-        for size, los, ks in self.groups:
-            for qlo, qhi in dst:
-                # a route of this size meets [qlo, qhi] exactly when its start is in [qlo-size, qhi]
-                found.update(ks[bisect_left(los, qlo - size) : bisect_right(los, qhi)])
-        return sorted(found)
-
-
 class Router:
     """Routing decisions from the topology: local, a known route, or the default route."""
 
@@ -76,7 +50,7 @@ class Router:
         a = space.alphabet
         self.local = iv_or(topology.local_intervals(), iv(space.host, space.host))
         self.routes = [(iv(r.lo, r.hi), r) for r in topology.routes]
-        self.route_index = RouteIndex([(r.lo, r.hi) for r in topology.routes])
+        self.route_index = topology.route_index
         if space.family == "ipv6":
             self.loopback = iv(1, 1)
         else:

@@ -113,7 +113,7 @@ def packet_box(space: Space, spec: PacketSpec) -> tuple:
         if s not in CTSTATE_BITS:
             raise SpecError(f"--state {s}: expected NEW, ESTABLISHED, RELATED, INVALID or UNTRACKED")
         states |= CTSTATE_BITS[s]
-    b = list(space.full)
+    b = fresh_packet(space, states)
     b[SRC] = iv(src, src)
     b[DST] = iv(dst, dst)
     b[PROTO] = iv(proto, proto)
@@ -122,15 +122,9 @@ def packet_box(space: Space, spec: PacketSpec) -> tuple:
     if spec.dport is not None:
         b[DPORT] = iv(spec.dport, spec.dport)
     b[IN] = space.alphabet.name_mask(spec.in_iface)
-    b[OUT] = space.alphabet.none
-    b[CTSTATE] = states
-    b[CTDNAT] = NO
-    b[CTSNAT] = NO
-    b[CTDIR] = DIR_ORIGINAL
-    for f in (ORIG_SRC, ORIG_DST, ORIG_SPORT, ORIG_DPORT):
-        b[f] = None
     b[MARK] = cube(spec.mark, 0xFFFFFFFF)
-    b[CONNMARK] = cube(0, 0xFFFFFFFF) if states == CT_NEW else b[CONNMARK]
+    if states != CT_NEW:  # a packet of a known connection may carry any connmark
+        b[CONNMARK] = space.full[CONNMARK]
     if proto == space.icmp_proto:
         typ = spec.icmp_type if spec.icmp_type is not None else (128 if fam == "ipv6" else 8)
         if spec.icmp_code is not None:
@@ -140,11 +134,30 @@ def packet_box(space: Space, spec: PacketSpec) -> tuple:
     if proto == TCP:
         syn, ack = TCP_FLAG_BITS["SYN"], TCP_FLAG_BITS["ACK"]
         b[TCPFLAGS] = 1 << (syn if states == CT_NEW else ack)
-    b[FRAG] = FRAG_FIRST
-    b[PHYSIN] = space.alphabet.none
-    b[PHYSOUT] = space.alphabet.none
-    b[BRIDGED] = NO
     return tuple(b)
+
+
+def fresh_packet(space: Space, states: int = CT_NEW) -> list:
+    """A packet as ipt-lint sends one in, as a list of fields to fill in (the rest: any value):
+    not routed out yet, of a connection in `states` that no NAT has touched, in its original
+    direction with the conntrack original tuple tied to the header, no mark or connmark, the
+    first fragment, not bridged."""
+    none = space.alphabet.none
+    b = list(space.full)
+    b[OUT] = none
+    b[CTSTATE] = states
+    b[CTDNAT] = NO
+    b[CTSNAT] = NO
+    b[CTDIR] = DIR_ORIGINAL
+    for f in (ORIG_SRC, ORIG_DST, ORIG_SPORT, ORIG_DPORT):
+        b[f] = None
+    b[MARK] = cube(0, 0xFFFFFFFF)
+    b[CONNMARK] = cube(0, 0xFFFFFFFF)
+    b[FRAG] = FRAG_FIRST
+    b[PHYSIN] = none
+    b[PHYSOUT] = none
+    b[BRIDGED] = NO
+    return b
 
 
 def outside_set(
@@ -166,26 +179,13 @@ def outside_set(
         dests = iv_sub(dests, iv(1, 1))
     boxes = []
     for p in protos:
-        b = list(space.full)
+        b = fresh_packet(space)
         b[SRC] = sources
         b[DST] = dests
         b[PROTO] = iv(p, p)
         b[IN] = uplink
-        b[OUT] = space.alphabet.none
-        b[CTSTATE] = CT_NEW
-        b[CTDNAT] = NO
-        b[CTSNAT] = NO
-        b[CTDIR] = DIR_ORIGINAL
-        for f in (ORIG_SRC, ORIG_DST, ORIG_SPORT, ORIG_DPORT):
-            b[f] = None
-        b[MARK] = cube(0, 0xFFFFFFFF)
-        b[CONNMARK] = cube(0, 0xFFFFFFFF)
         if p == TCP:
             b[TCPFLAGS] = 1 << TCP_FLAG_BITS["SYN"]
-        b[FRAG] = FRAG_FIRST
-        b[PHYSIN] = space.alphabet.none
-        b[PHYSOUT] = space.alphabet.none
-        b[BRIDGED] = NO
         boxes.append(tuple(b))
     return PacketSet(space, boxes)
 

@@ -14,7 +14,9 @@ Each fact carries the sentence that justifies it; the engine returns the ones a 
 from __future__ import annotations
 
 import ipaddress
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from ..model.types import Net, RuleModel, Ruleset
 from ..platforms import Recognition
@@ -42,6 +44,30 @@ class LocalAddress:
     reason: str
 
 
+class RouteIndex:
+    """Which routes (by position in priority order) may meet a set of destinations. Routes of
+    one size sit in a sorted list each, so a packet to one container does not try the other
+    thousands of /32 routes a big Docker host has."""
+
+    def __init__(self, spans: list[tuple[int, int]]):
+        groups: dict[int, list] = {}
+        for k, (lo, hi) in enumerate(spans):
+            groups.setdefault(hi - lo, []).append((lo, k))
+        self.groups = []
+        for size, items in groups.items():
+            items.sort()
+            self.groups.append((size, [lo for lo, _ in items], [k for _, k in items]))
+
+    def meeting(self, dst) -> list[int]:
+        """Positions of the routes that meet `dst` (intervals), in priority order."""
+        found: set[int] = set()
+        for size, los, ks in self.groups:
+            for qlo, qhi in dst:
+                # a route of this size meets [qlo, qhi] exactly when its start is in [qlo-size, qhi]
+                found.update(ks[bisect_left(los, qlo - size) : bisect_right(los, qhi)])
+        return sorted(found)
+
+
 @dataclass(frozen=True)
 class Topology:
     family: str
@@ -61,11 +87,17 @@ class Topology:
     def local_intervals(self) -> Intervals:
         return iv_normalise((a.lo, a.hi) for a in self.local)
 
+    @cached_property
+    def route_index(self) -> RouteIndex:
+        return RouteIndex([(r.lo, r.hi) for r in self.routes])
+
+    def routes_at(self, addr: int) -> list[Route]:
+        """The routes holding `addr`, longest prefix first."""
+        return [self.routes[k] for k in self.route_index.meeting(((addr, addr),))]
+
     def route_for(self, addr: int) -> Route | None:
-        for r in self.routes:
-            if r.lo <= addr <= r.hi:
-                return r
-        return None
+        found = self.route_index.meeting(((addr, addr),))
+        return self.routes[found[0]] if found else None
 
     def is_local(self, addr: int) -> bool:
         return any(a.lo <= addr <= a.hi for a in self.local)

@@ -14,7 +14,7 @@ import random
 from ipt_lint.checks.exposure import _nets_meeting
 from ipt_lint.semantics.exposure import _cidr_count, cidrs
 from ipt_lint.semantics.intervals import iv_normalise, iv_or, iv_union
-from ipt_lint.semantics.journey import RouteIndex
+from ipt_lint.semantics.topology import RouteIndex
 from ipt_lint.semantics.packetset import box_meets
 from ipt_lint.semantics.walker import _dst_and_ports
 
