@@ -368,3 +368,27 @@ def test_a_long_blocklist_after_an_accept_is_judged_rule_by_rule_through_the_ind
     chain = ctx.ruleset.chain("filter", "INPUT")
     idx = a.index(ctx.ruleset.tables["filter"], chain)
     assert max(len(idx.later(i) or ()) for i in range(3, 3 + n)) <= 1  # only the LOG rule
+
+
+# --- the whole dump's budget ----------------------------------------------------------------------
+
+
+def _ssh_twice(n_before: int) -> str:
+    """n_before pass-through jumps, then an ssh ACCEPT and the same ACCEPT again (IPT203)."""
+    chains = tuple(f"U{i}" for i in range(n_before))
+    rules = [f"-A INPUT -j U{i}" for i in range(n_before)]
+    rules += [f"-A U{i} -s 192.0.2.{i % 250}/32 -j RETURN" for i in range(n_before)]
+    rules += ["-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT", "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT"]
+    return filt(*rules, chains=chains)
+
+
+def test_the_analysis_stops_at_its_budget_and_judges_nothing_more(monkeypatch):
+    """A dump of thousands of chains jumped to one after another asks thousands of questions of
+    thousands of earlier rules; the analysis shares one budget of steps, and once it is spent the
+    remaining rules are not judged (no finding rather than a guess), and it ends."""
+    import ipt_lint.checks.coverage as coverage
+
+    text = _ssh_twice(40)
+    assert ("IPT203", text.splitlines().index("-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT") + 2) in at(found(text))
+    monkeypatch.setattr(coverage, "MAX_ANALYSIS_WORK", 50)
+    assert not [f for f in found(text) if f.code in ("IPT202", "IPT203")]
