@@ -57,17 +57,16 @@ def _rule(text: str, file: str, line: int, start: int, counters: Counters | None
         # The common case: no quotes, so arguments are words between spaces and tabs. str.split()
         # would also split at \v, \f, \r, \x1c-\x1f and Unicode spaces, which iptables does not; in
         # a printable string the only one of those is the space itself.
-        rest = text[start:].replace("\t", " ")
-        tokens = rest.split() if rest.isprintable() else [t for t in rest.split(" ") if t]
+        # split at single blanks: the empty words between repeated blanks keep the columns
+        tokens, columns = [], []
+        pos = start + 1
+        for word in text[start:].replace("\t", " ").split(" "):
+            if word:
+                tokens.append(word)
+                columns.append(pos)
+            pos += len(word) + 1
         if not tokens:
             return None
-        columns = []
-        pos = start
-        find = text.find
-        for tok in tokens:
-            pos = find(tok, pos)
-            columns.append(pos + 1)
-            pos += len(tok)
         column = 1 if counters is not None else columns[0]
         return RuleLine(Span(file, line, column), counters, tuple(tokens), tuple(columns))
     if "\\" not in text and "\t" not in text and text.isprintable():
@@ -123,12 +122,12 @@ def _quoted_words(text: str, start: int) -> tuple[list[str], list[int], list[int
                 # a word glued to a quote (`ab"c d"`, `"a"b`) is the general path's business
                 if (k > 0 and part[0] != " ") or (k < last and part[-1] != " "):
                     return None
-                pos = offset
-                for word in part.split():
-                    pos = text.find(word, pos)
-                    tokens.append(word)
-                    columns.append(pos + 1)
-                    pos += len(word)
+                pos = offset + 1
+                for word in part.split(" "):
+                    if word:
+                        tokens.append(word)
+                        columns.append(pos)
+                    pos += len(word) + 1
             elif 0 < k < last or (k == 0 and last == 0):
                 return None  # two quoted sections touching (`"a""b"`), or nothing at all
         offset += len(part) + 1
