@@ -26,7 +26,7 @@ class Span(NamedTuple):
     column: int = 1
 
     def at(self, column: int) -> "Span":
-        return Span(self.file, self.line, column)
+        return _new_span(Span, (self[0], self[1], column))  # skips the generated __new__
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,8 @@ class Counters:
     packets: str
     bytes: str
 
+
+_new_span = tuple.__new__
 
 # --- line level ---------------------------------------------------------------------------
 
