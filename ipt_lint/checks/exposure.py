@@ -251,6 +251,13 @@ class ExposureAnalysis:
     def is_allowed_public(self, e) -> bool:
         return self.allowed.covers_all(e.proto, e.port, e.port_end if e.port_end is not None else e.port)
 
+    def dnat_target_addresses(self) -> set[str]:
+        """The addresses of dnat_targets()."""
+        got = self.__dict__.get("_dnat_addresses")
+        if got is None:
+            got = self.__dict__["_dnat_addresses"] = {ip for ip, _ in self.dnat_targets()}
+        return got
+
     def dnat_targets(self) -> set[tuple[str, int | None]]:
         """(address, port) of every DNAT --to-destination in the dump."""
         if self._dnat_targets is None:
@@ -995,8 +1002,7 @@ class DirectContainerAccess(Check):
         ip = split_endpoint(e.destination)[0]
         if ip is None:
             return False
-        targets = a.dnat_targets()
-        return not any(t_ip == ip for t_ip, _ in targets)
+        return ip not in a.dnat_target_addresses()
 
     def _message(self, a: ExposureAnalysis, ex, acc, cond):
         nets = ", ".join(dict.fromkeys(self._where(a, e) for e in ex))
@@ -1557,12 +1563,13 @@ class _PortIndex:
         entries.sort()
         self.entries = entries
         self.los = [x[0] for x in entries]
+        self.span = max((x[1] - x[0] for x in entries), default=0)  # at most WIDE
         self.wide = wide
 
     def __call__(self, lo: int, hi: int) -> list[int]:
         found = set(self.wide)
         k = bisect_right(self.los, hi) - 1
-        while k >= 0 and self.entries[k][0] >= lo - self.WIDE:
+        while k >= 0 and self.entries[k][0] >= lo - self.span:
             if self.entries[k][1] >= lo:
                 found.add(self.entries[k][2])
             k -= 1

@@ -533,6 +533,10 @@ class FixVerifier:
         self.individual_budget = individual_budget
         self._old_engines: dict[tuple, object] = {}
         self._before: dict[tuple, list] = {}
+        self.too_big: str | None = None  # why fixes are not verified at all in this dump
+
+    def _refused(self, fix: Fix | None) -> Verification | None:
+        return Verification(False, self.too_big, fix) if self.too_big else None
 
     # -- engines --
 
@@ -609,6 +613,10 @@ class FixVerifier:
         names = self._names([])
         if interfaces is None or tuple(interfaces) == self.interfaces:
             self._before[(names, _scope_key(None))] = list(exposures)
+        if len(exposures) > MAX_EXPOSURES_TO_VERIFY:
+            # every check of a fix walks the dump again for packets that reach this many places
+            self.too_big = (f"not verified: {len(exposures):,} exposures are more than ipt-lint checks a fix "
+                            f"against ({MAX_EXPOSURES_TO_VERIFY:,})")
 
     def _before_for(self, names, scope):
         key = (names, _scope_key(scope))
@@ -622,6 +630,8 @@ class FixVerifier:
     # -- verification --
 
     def verify(self, fix: Fix, goal: Goal) -> Verification:
+        if self.too_big:
+            return self._refused(fix)
         try:
             ruleset, moved = _apply(self.base.ruleset, fix)
         except FixError as exc:
@@ -640,6 +650,8 @@ class FixVerifier:
         """For problems the exposure question does not show (kube-proxy's route_localnet, the
         service network): `closed(engine_after)` decides whether the fix works; the exposures
         inside the fix's scope must stay exactly as they were."""
+        if self.too_big:
+            return self._refused(fix)
         try:
             ruleset, moved = _apply(self.base.ruleset, fix)
         except FixError as exc:
@@ -692,6 +704,8 @@ class FixVerifier:
     def verify_jointly(self, items: Sequence[tuple[Fix, Goal]]) -> list[Verification] | None:
         """All fixes applied at once, one engine run; None when their scopes overlap or the
         joint run finds any problem (then verify them one by one)."""
+        if self.too_big:
+            return [self._refused(f) for f, _ in items]
         fixes = [f for f, _ in items]
         names = self._names(fixes)
         old = self._old(names)
@@ -729,6 +743,9 @@ def _jsonable(v):
 
 
 JOINT_SCOPE_LIMIT = 32
+# a dump whose outside packets reach more places than this gets its findings without verified
+# fixes: each verification walks the whole dump again (10^5 published ports: minutes a run)
+MAX_EXPOSURES_TO_VERIFY = 50_000
 
 
 def _disjoint(engine, fixes) -> bool:

@@ -250,3 +250,19 @@ def test_forward_filter_chain_per_runtime(docker27):
     assert forward_filter_chain(eng, "podman")[:3] == ("filter", "FORWARD", 1)
     rs = model("plain-server.rules")
     assert forward_filter_chain(engine_for(rs), "docker")[1] == "FORWARD"  # no DOCKER-USER here
+
+
+def test_a_dump_with_too_many_exposures_gets_findings_without_verified_fixes(monkeypatch):
+    """Each verification walks the whole dump again; past MAX_EXPOSURES_TO_VERIFY exposures the
+    findings stay and every fix says why it was not checked (never an unchecked command)."""
+    import ipt_lint.checks.fixes as fixes
+    from ipt_lint.lint import lint_text
+
+    path = REPO / "samples" / "docker27-published.rules"
+    normal = [f for f in lint_text(path.read_bytes(), str(path)).findings if f.code == "EXP301"]
+    assert normal and all(f.fix and "no verified fix" not in f.fix for f in normal)
+    monkeypatch.setattr(fixes, "MAX_EXPOSURES_TO_VERIFY", 1)
+    limited = [f for f in lint_text(path.read_bytes(), str(path)).findings if f.code == "EXP301"]
+    assert [(f.line, f.severity) for f in limited] == [(f.line, f.severity) for f in normal]
+    for f in limited:
+        assert "no verified fix" in f.fix and "exposures are more than ipt-lint checks a fix against" in f.fix
