@@ -1336,8 +1336,9 @@ class HostFirewallBypassed(Check):
             line = step.line if step.kind == "rule" else a.chain_line("filter", "INPUT")
             if line is None:
                 continue
-            d = by_line.setdefault(line, {"groups": [], "step": step, "normal": False})
-            if g not in d["groups"]:
+            d = by_line.setdefault(line, {"groups": [], "seen": set(), "step": step, "normal": False})
+            if id(g) not in d["seen"]:  # by identity: comparing groups field by field was quadratic
+                d["seen"].add(id(g))
                 d["groups"].append(g)
             d["normal"] = d["normal"] or normal
         items = sorted(by_line.items())
