@@ -866,6 +866,22 @@ class LoopbackPublishReachable(Check):
 # --------------------------------------------------------------------------------------------
 # EXP302
 
+# podman 4 / netavark with the FORWARD policy ACCEPT: its network is open by routing
+_NETAVARK_OPEN = (
+    _H
+    + "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+    ":NETAVARK_FORWARD - [0:0]\n"
+    '-A FORWARD -m comment --comment "netavark firewall rules" -j NETAVARK_FORWARD\n'
+    "-A NETAVARK_FORWARD -m conntrack --ctstate INVALID -j DROP\n"
+    "-A NETAVARK_FORWARD -d 10.88.0.0/16 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+    "-A NETAVARK_FORWARD -s 10.88.0.0/16 -j ACCEPT\nCOMMIT\n"
+    "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n"
+    ":NETAVARK-1D8721804F16F - [0:0]\n"
+    "-A POSTROUTING -s 10.88.0.0/16 -j NETAVARK-1D8721804F16F\n"
+    "-A NETAVARK-1D8721804F16F -d 10.88.0.0/16 -j ACCEPT\n"
+    "-A NETAVARK-1D8721804F16F ! -d 224.0.0.0/4 -j MASQUERADE\nCOMMIT\n"
+)
+
 
 class DirectContainerAccess(Check):
     code = "EXP302"
@@ -884,30 +900,8 @@ class DirectContainerAccess(Check):
         why="Every port of the container is then open, not only the published ones, and host-port "
         "based restrictions in DOCKER-USER do not apply. Hosts on the same LAN or cloud subnet can "
         "add such a route in one command.",
-        example_bad=_H
-        + "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
-        ":NETAVARK_FORWARD - [0:0]\n"
-        '-A FORWARD -m comment --comment "netavark firewall rules" -j NETAVARK_FORWARD\n'
-        "-A NETAVARK_FORWARD -m conntrack --ctstate INVALID -j DROP\n"
-        "-A NETAVARK_FORWARD -d 10.88.0.0/16 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
-        "-A NETAVARK_FORWARD -s 10.88.0.0/16 -j ACCEPT\nCOMMIT\n"
-        "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n"
-        ":NETAVARK-1D8721804F16F - [0:0]\n"
-        "-A POSTROUTING -s 10.88.0.0/16 -j NETAVARK-1D8721804F16F\n"
-        "-A NETAVARK-1D8721804F16F -d 10.88.0.0/16 -j ACCEPT\n"
-        "-A NETAVARK-1D8721804F16F ! -d 224.0.0.0/4 -j MASQUERADE\nCOMMIT\n",
-        example_good=_H
-        + "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"
-        ":NETAVARK_FORWARD - [0:0]\n"
-        '-A FORWARD -m comment --comment "netavark firewall rules" -j NETAVARK_FORWARD\n'
-        "-A NETAVARK_FORWARD -m conntrack --ctstate INVALID -j DROP\n"
-        "-A NETAVARK_FORWARD -d 10.88.0.0/16 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
-        "-A NETAVARK_FORWARD -s 10.88.0.0/16 -j ACCEPT\nCOMMIT\n"
-        "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n"
-        ":NETAVARK-1D8721804F16F - [0:0]\n"
-        "-A POSTROUTING -s 10.88.0.0/16 -j NETAVARK-1D8721804F16F\n"
-        "-A NETAVARK-1D8721804F16F -d 10.88.0.0/16 -j ACCEPT\n"
-        "-A NETAVARK-1D8721804F16F ! -d 224.0.0.0/4 -j MASQUERADE\nCOMMIT\n",
+        example_bad=_NETAVARK_OPEN,
+        example_good=_NETAVARK_OPEN.replace(":FORWARD ACCEPT", ":FORWARD DROP"),
         fix="Drop new connections to the container network that were not DNATed and do not come from "
         "its own bridge: `iptables -I DOCKER-USER -d 172.18.0.0/16 ! -i br-x -o br-x -m conntrack ! "
         "--ctstate DNAT --ctdir ORIGINAL -j DROP` (FORWARD for podman and CNI), or set the FORWARD "

@@ -629,14 +629,22 @@ class FixVerifier:
 
     # -- verification --
 
-    def verify(self, fix: Fix, goal: Goal) -> Verification:
+    def _applied(self, fix: Fix):
+        """(ruleset, moved rules, interface names) with `fix` applied, or the Verification that
+        refuses it (too big a dump, or a fix that does not load)."""
         if self.too_big:
             return self._refused(fix)
         try:
             ruleset, moved = _apply(self.base.ruleset, fix)
         except FixError as exc:
             return Verification(False, f"the fix does not load: {exc}", fix)
-        names = self._names([fix])
+        return ruleset, moved, self._names([fix])
+
+    def verify(self, fix: Fix, goal: Goal) -> Verification:
+        applied = self._applied(fix)
+        if isinstance(applied, Verification):
+            return applied
+        ruleset, moved, names = applied
         try:
             before = self._before_for(names, fix.scope)
             new = self._new(ruleset, moved, names)
@@ -650,13 +658,10 @@ class FixVerifier:
         """For problems the exposure question does not show (kube-proxy's route_localnet, the
         service network): `closed(engine_after)` decides whether the fix works; the exposures
         inside the fix's scope must stay exactly as they were."""
-        if self.too_big:
-            return self._refused(fix)
-        try:
-            ruleset, moved = _apply(self.base.ruleset, fix)
-        except FixError as exc:
-            return Verification(False, f"the fix does not load: {exc}", fix)
-        names = self._names([fix])
+        applied = self._applied(fix)
+        if isinstance(applied, Verification):
+            return applied
+        ruleset, moved, names = applied
         try:
             new = self._new(ruleset, moved, names)
             if not closed(new):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..parse import ParsedDump, cap_per_line
 from ..parse.ast import ChainDecl, Commit, Diagnostic, Match, Option, Rule, Span, TableHeader
-from ..parse.extensions import STANDARD_TARGETS, builtin_option, match_extension, target_extension
+from ..parse.extensions import STANDARD_TARGETS, match_extension, target_extension
 from ..parse.values import VALIDATORS
 from . import values as V
 from .types import (
