@@ -266,3 +266,21 @@ def test_a_dump_with_too_many_exposures_gets_findings_without_verified_fixes(mon
     assert [(f.line, f.severity) for f in limited] == [(f.line, f.severity) for f in normal]
     for f in limited:
         assert "no verified fix" in f.fix and "exposures are more than ipt-lint checks a fix against" in f.fix
+
+
+def test_a_fix_in_the_nat_table_is_walked_anew_not_taken_from_the_prerouting_memo(docker27):
+    """Fix engines share nat PREROUTING's remembered answers with the base engine, keyed by the
+    identity of every chain in raw, mangle and nat: a fix that changes a nat chain is walked
+    again. Skipping the DNAT for 5432 closes the publish, and the packets then reach the host
+    itself (INPUT accepts), which the verifier must see; a stale answer would still show the
+    publish open."""
+    _, eng = docker27
+    verifier = FixVerifier(eng)
+    verifier.know(eng.exposures())  # the base engine's PREROUTING answer is now remembered
+    assert eng.walker.hook_memo
+    stop_dnat = Fix(
+        (FixRule("nat", "PREROUTING", "-p tcp -m tcp --dport 5432 -m addrtype --dst-type LOCAL -j RETURN", 1),),
+        scope=({"proto": "tcp", "dport": (5432, 5432)},),
+    )
+    v = verifier.verify(stop_dnat, Goal(published("tcp", 5432)))
+    assert not v and v.reason == "it would open host tcp/5432 -> <host>"
