@@ -1021,7 +1021,9 @@ class ShadowedRule(Check):
         "everyone, restrict or delete the broad rule; do not delete the narrow one.",
         when_to_ignore="A rule kept on purpose as a placeholder, or a dump where the earlier rule is "
         "temporary. Rules with matches ipt-lint does not model (limit, recent, string ...) are never reported, "
-        "nor a runtime's own rules (Docker, kube-proxy, podman, CNI, firewalld): the runtime rewrites them.",
+        "nor a runtime's own rules (Docker, kube-proxy, podman, CNI, firewalld): the runtime rewrites them. "
+        "In a very large dump the analysis stops after a fixed budget of work (a million set steps) and the "
+        "rules past it are not judged.",
         references=("https://www.netfilter.org/documentation/HOWTO/packet-filtering-HOWTO-7.html",),
     )
 
