@@ -766,7 +766,7 @@ def _disjoint(engine, fixes) -> bool:
             else:
                 other.append((i, d))
     for items in simple.values():
-        items.sort()
+        items.sort(key=lambda x: x[:3])  # never compare the scopes themselves (dicts)
         reach = []  # (hi, i, d) of earlier ranges that may still overlap
         for lo, hi, i, d in items:
             reach = [x for x in reach if x[0] >= lo]

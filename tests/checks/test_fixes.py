@@ -284,3 +284,18 @@ def test_a_fix_in_the_nat_table_is_walked_anew_not_taken_from_the_prerouting_mem
     )
     v = verifier.verify(stop_dnat, Goal(published("tcp", 5432)))
     assert not v and v.reason == "it would open host tcp/5432 -> <host>"
+
+
+def test_disjoint_scopes_with_equal_ports_on_several_addresses(docker27):
+    """A fix for a port published on two host addresses has one scope per address, with the
+    same protocol and port: comparing them must not compare the scopes themselves (found by
+    the long fuzz run: TypeError '<' between dicts)."""
+    _, eng = docker27
+    two_hosts = ({"proto": "tcp", "dport": (5432, 5432), "dst": "192.0.2.10/32"},
+                 {"proto": "tcp", "dport": (5432, 5432), "dst": "192.0.2.11/32"})
+    items = [
+        (_fix(conntrack_drop("tcp", 5432, dnat_only=True), two_hosts), Goal(published("tcp", 5432))),
+        (_fix(conntrack_drop("tcp", 8080, dnat_only=True), ({"proto": "tcp", "dport": (8080, 8080)},)),
+         Goal(published("tcp", 8080))),
+    ]
+    FixVerifier(eng).verify_many(items)  # decides, one way or the other, without an exception
