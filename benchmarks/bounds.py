@@ -33,7 +33,6 @@ import argparse
 import datetime as _dt
 import json
 import os
-import platform
 import re
 import resource
 import shutil
@@ -53,6 +52,9 @@ sys.path.insert(0, str(REPO))
 
 from ipt_lint.parse import MAX_PROBLEMS_PER_LINE
 from tests.hardening import bigdumps
+
+sys.path.insert(0, str(HERE))
+import run as run_benchmark  # noqa: E402  (benchmarks/run.py: machine())
 
 MB = 1_000_000
 
@@ -214,26 +216,11 @@ def human_bytes(n: int) -> str:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = ""
-    try:
-        kb = int(next(ln for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")).split()[1])
-        mem = f", {kb / 1024 / 1024:.1f} GiB RAM"
-    except (OSError, StopIteration, ValueError):
-        pass
-    restore = ""
-    if shutil.which("iptables-restore"):
-        r = subprocess.run(["iptables-restore", "--version"], capture_output=True, text=True, timeout=30, check=False)
-        restore = "; " + (r.stdout.strip() or r.stderr.strip())
-    return (f"{os.cpu_count()} CPUs, {cpu}{mem}; Python {platform.python_version()}; "
-            f"kernel {platform.release()}{restore}")
+    """The machine in one line, from the speed benchmark's own description of it."""
+    m = run_benchmark.machine()
+    memory = f", {m['memory']} RAM" if m["memory"] else ""
+    return (f"{m['nproc']} CPUs, {m['cpu']}{memory}; Python {m['python']}; kernel {m['kernel']}; "
+            f"{m['iptables']}")
 
 
 def main(argv=None) -> int:

@@ -42,6 +42,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from ..model.graph import ChainGraph
+from ..model.printer import rule_words as printed_words
 from ..model.types import Chain, RuleModel, Table
 from ..semantics.gcpause import paused_gc
 from ..semantics.intervals import (
@@ -615,13 +616,19 @@ class CoverageAnalysis:
             if res is not None:
                 self.results.append(res)
 
+    def _settle(self) -> None:
+        """Charge the whole analysis for what the last question used of its budget."""
+        if self._issued is not None:
+            self._work_left -= self._issued_size - max(self._issued[0], 0)
+            self._issued = None
+
     def _spent(self) -> bool:
-        return self._work_left - (self._issued_size - max(self._issued[0], 0) if self._issued else 0) <= 0
+        self._settle()
+        return self._work_left <= 0
 
     def _budget(self) -> list[int]:
         """A budget for one question: MAX_WORK, or what the whole analysis has left."""
-        if self._issued is not None:
-            self._work_left -= self._issued_size - max(self._issued[0], 0)
+        self._settle()
         self._issued_size = max(0, min(MAX_WORK, self._work_left))
         self._issued = [self._issued_size]
         return self._issued
@@ -854,36 +861,10 @@ def iptables_cmd(ruleset) -> str:
     return "ip6tables" if ruleset.family == "ipv6" else "iptables"
 
 
-_BUILTIN_ORDER = ("-s", "-d", "-i", "-o", "-p", "-f")
-
-
 def rule_words(rule: RuleModel, drop=()) -> list[str]:
-    """The rule's arguments after `-A CHAIN`, canonical order, values unquoted; options whose
-    (module, name) is in `drop` are left out (module "" for -s -d -i -o -p -f)."""
-    ast = rule.ast
-    words: list[str] = []
-
-    def opt(name, negated, values):
-        return (["!"] if negated else []) + [name, *values]
-
-    builtins = {o.name: o for o in ast.builtins}
-    for name in _BUILTIN_ORDER:
-        o = builtins.get(name)
-        if o is not None and ("", name) not in drop:
-            words += opt(name, o.negated, o.values)
-    for m in ast.matches:
-        opts = [o for o in m.options if (m.module, o.name) not in drop]
-        if not opts and any(mod == m.module for mod, _ in drop):
-            continue  # every option of the match was dropped: drop the match too
-        words += ["-m", m.module]
-        for o in opts:
-            words += opt(o.name, o.negated, o.values)
-    t = ast.target
-    if t is not None:
-        words += ["-g" if t.goto else "-j", t.name]
-        for o in t.options:
-            words += opt(o.name, o.negated, o.values)
-    return words
+    """The rule's arguments after `-A CHAIN`, canonical order, values unquoted (see
+    model.printer.rule_words; shell() quotes them for a command line)."""
+    return printed_words(rule, drop, value=str)
 
 
 def shell(words) -> str:

@@ -31,10 +31,11 @@ from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 
 from ..parse.ast import Span
-from ..semantics.intervals import iv_normalise
+from ..semantics.intervals import IntervalIndex, iv_normalise
 from .base import Check, CheckDoc, Related, Severity
 from .fixes import (
     NO_VERIFIED_FIX,
+    PORTS_WIDE,
     Fix,
     FixRule,
     FixVerifier,
@@ -251,12 +252,19 @@ class ExposureAnalysis:
     def is_allowed_public(self, e) -> bool:
         return self.allowed.covers_all(e.proto, e.port, e.port_end if e.port_end is not None else e.port)
 
+    @functools.cached_property
     def dnat_target_addresses(self) -> set[str]:
         """The addresses of dnat_targets()."""
-        got = self.__dict__.get("_dnat_addresses")
-        if got is None:
-            got = self.__dict__["_dnat_addresses"] = {ip for ip, _ in self.dnat_targets()}
-        return got
+        return {ip for ip, _ in self.dnat_targets()}
+
+    @functools.cached_property
+    def routed_ports(self) -> dict[str, tuple]:
+        """proto -> the port ranges reachable by routing straight to a container (merged, sorted)."""
+        by_proto: dict[str, list] = {}
+        for x in self.exposures:
+            if x.kind == "routed" and x.port is not None:
+                by_proto.setdefault(x.proto, []).append((x.port, x.port_end if x.port_end is not None else x.port))
+        return {p: iv_normalise(r) for p, r in by_proto.items()}
 
     def dnat_targets(self) -> set[tuple[str, int | None]]:
         """(address, port) of every DNAT --to-destination in the dump."""
@@ -446,14 +454,7 @@ def _same_publish(group_key):
 
 def _routed_on_port(analysis: ExposureAnalysis, proto: str, lo: int, hi: int) -> bool:
     """Is some port in lo..hi of `proto` also reachable by routing straight to a container?"""
-    ports = analysis.__dict__.get("_routed_ports")
-    if ports is None:  # per protocol: the routed port ranges, merged and sorted, asked by bisection
-        by_proto: dict[str, list] = {}
-        for x in analysis.exposures:
-            if x.kind == "routed" and x.port is not None:
-                by_proto.setdefault(x.proto, []).append((x.port, x.port_end if x.port_end is not None else x.port))
-        ports = analysis.__dict__["_routed_ports"] = {p: iv_normalise(r) for p, r in by_proto.items()}
-    ranges = ports.get(proto, ())
+    ranges = analysis.routed_ports.get(proto, ())
     k = bisect_right(ranges, (hi, 1 << 17)) - 1
     return k >= 0 and ranges[k][1] >= lo
 
@@ -759,6 +760,18 @@ class PublishedPortOpen(Check):
 # --------------------------------------------------------------------------------------------
 # EXP305
 
+# Docker 27 publishing 8081 on 127.0.0.1 only (no raw-table drop for it)
+_LOOPBACK_PUBLISH = (
+    "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:DOCKER - [0:0]\n"
+    "-A FORWARD -o docker0 -j DOCKER\n"
+    "-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 8080 -j ACCEPT\nCOMMIT\n"
+    "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n"
+    ":DOCKER - [0:0]\n-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER\n"
+    "-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE\n"
+    "-A DOCKER -d 127.0.0.1/32 ! -i docker0 -p tcp -m tcp --dport 8081 -j DNAT --to-destination 172.17.0.2:8080\n"
+    "COMMIT\n"
+)
+
 
 class LoopbackPublishReachable(Check):
     code = "EXP305"
@@ -775,26 +788,11 @@ class LoopbackPublishReachable(Check):
         why="A neighbour on the same link (or anyone who can route 127.0.0.1 via the host: a "
         "compromised container host next door, a hostile router) reaches a service its owner "
         "believes is local-only, typically an admin UI or a database.",
-        example_bad=_H
-        + "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:DOCKER - [0:0]\n"
-        "-A FORWARD -o docker0 -j DOCKER\n"
-        "-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 8080 -j ACCEPT\nCOMMIT\n"
-        "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n"
-        ":DOCKER - [0:0]\n-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER\n"
-        "-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE\n"
-        "-A DOCKER -d 127.0.0.1/32 ! -i docker0 -p tcp -m tcp --dport 8081 -j DNAT --to-destination 172.17.0.2:8080\n"
-        "COMMIT\n",
+        example_bad=_H + _LOOPBACK_PUBLISH,
         example_good=_H
         + "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
         "-A PREROUTING -d 127.0.0.1/32 ! -i lo -p tcp -m tcp --dport 8081 -j DROP\nCOMMIT\n"
-        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:DOCKER - [0:0]\n"
-        "-A FORWARD -o docker0 -j DOCKER\n"
-        "-A DOCKER -d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 8080 -j ACCEPT\nCOMMIT\n"
-        "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n"
-        ":DOCKER - [0:0]\n-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER\n"
-        "-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE\n"
-        "-A DOCKER -d 127.0.0.1/32 ! -i docker0 -p tcp -m tcp --dport 8081 -j DNAT --to-destination 172.17.0.2:8080\n"
-        "COMMIT\n",
+        + _LOOPBACK_PUBLISH,
         fix="Add the drop Docker 28 adds: `iptables -t raw -I PREROUTING -d 127.0.0.1/32 ! -i lo -p tcp "
         "-m tcp --dport 8081 -j DROP`, or upgrade Docker to 28 or later.",
         when_to_ignore="Hosts whose only neighbours are trusted and cannot route 127.0.0.0/8 to them "
@@ -996,7 +994,7 @@ class DirectContainerAccess(Check):
         ip = split_endpoint(e.destination)[0]
         if ip is None:
             return False
-        return ip not in a.dnat_target_addresses()
+        return ip not in a.dnat_target_addresses
 
     def _message(self, a: ExposureAnalysis, ex, acc, cond):
         nets = ", ".join(dict.fromkeys(self._where(a, e) for e in ex))
@@ -1234,6 +1232,36 @@ def _nets_meet(dest: str, net: str) -> bool:
 
 def _nets_meeting(nets):
     """A test: does a destination text (networks, comma-separated) meet any of `nets`? The nets
+    are parsed and indexed once, the destinations parsed once per text: the routed-exposure goals
+    ask it of every exposure of the dump."""
+    by_version: dict[int, list] = {}
+    for k, span in enumerate(filter(None, map(net_span, nets))):
+        by_version.setdefault(span[0], []).append((span[1], span[2], k))
+    indexes = {v: IntervalIndex(e) for v, e in by_version.items()}
+
+    def meets(dest: str) -> bool:
+        for d in _routed_spans(dest):
+            if d is None:
+                return False
+            index = indexes.get(d[0])
+            if index is not None and index.meeting((d[1:],)):
+                return True
+        return False
+
+    return meets
+
+
+@functools.lru_cache(maxsize=4096)
+def _routed_spans(dest: str) -> tuple:
+    return tuple(net_span(d) for d in dest.split(","))
+
+
+def _nets_meet(dest: str, net: str) -> bool:
+    return _nets_meeting([net])(dest)
+
+
+def _nets_meeting(nets):
+    """A test: does a destination text (networks, comma-separated) meet any of `nets`? The nets
     are parsed once and searched by bisection, the destinations parsed once per text: the
     routed-exposure goals ask it of every exposure of the dump."""
     spans = sorted(s for s in map(net_span, nets) if s is not None)
@@ -1403,10 +1431,7 @@ class HostFirewallBypassed(Check):
             return bool(goals_of(x))
 
         def closed(after) -> bool:  # each group's goal judges its own exposures
-            mine: list[list] = [[] for _ in goals]
-            for x in after:
-                for j in goals_of(x):
-                    mine[j].append(x)
+            mine, _ = goals_of.sort_out(after)
             return all(gl.is_closed(m) for gl, m in zip(goals, mine))
 
         goal = Goal(targets, closed=closed)
@@ -1515,12 +1540,15 @@ def input_denials(a: ExposureAnalysis, groups) -> list[tuple]:
     out = []
     counted = a.uplink_mask()
     arrived = [(o, identity(o.packets.boxes)) for o in real]  # as the packets arrived (before DNAT)
-    near = _PortIndex([ident for _, ident in arrived])
+    # the journeys by the ports they arrived on: a group meets only its own
+    near = IntervalIndex(
+        [(lo, hi, i) for i, (_, ident) in enumerate(arrived) for lo, hi in ident.values(DPORT)], wide=PORTS_WIDE
+    )
     for g in groups:
         e = g.first
         lo, hi = e.port, e.port_end if e.port_end is not None else e.port
         gp = eng.packets(proto=e.proto, dport=(lo, hi))
-        mine = [arrived[i] for i in near(lo, hi) if arrived[i][1].intersects(gp)]
+        mine = [arrived[i] for i in near.meeting(((lo, hi),)) if arrived[i][1].intersects(gp)]
         if not mine:
             continue
         for ident, step in denied:
@@ -1537,38 +1565,6 @@ def input_denials(a: ExposureAnalysis, groups) -> list[tuple]:
             if hit:
                 out.append((g, step, normal))
     return out
-
-
-class _PortIndex:
-    """Packet sets by their destination ports: which of them may meet a port range. A dump
-    with thousands of published ports would otherwise compare every group with every journey."""
-
-    WIDE = 1024  # port ranges wider than this are always candidates
-
-    def __init__(self, sets):
-        from ..semantics.space import DPORT
-
-        entries, wide = [], set()
-        for i, packets in enumerate(sets):
-            for lo, hi in packets.values(DPORT):
-                if hi - lo > self.WIDE:
-                    wide.add(i)
-                else:
-                    entries.append((lo, hi, i))
-        entries.sort()
-        self.entries = entries
-        self.los = [x[0] for x in entries]
-        self.span = max((x[1] - x[0] for x in entries), default=0)  # at most WIDE
-        self.wide = wide
-
-    def __call__(self, lo: int, hi: int) -> list[int]:
-        found = set(self.wide)
-        k = bisect_right(self.los, hi) - 1
-        while k >= 0 and self.entries[k][0] >= lo - self.span:
-            if self.entries[k][1] >= lo:
-                found.add(self.entries[k][2])
-            k -= 1
-        return sorted(found)
 
 
 def _user_allowed_steps(a: ExposureAnalysis, steps) -> bool:

@@ -65,13 +65,13 @@ import functools
 import ipaddress
 import json
 import shlex
-from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from ..model.types import BUILTIN_CHAINS, Chain, RuleModel, Ruleset, Table
 from ..parse.ast import Span
+from ..semantics.intervals import IntervalIndex
 
 FIX_LINE_BASE = 1_000_000_000  # line numbers of inserted rules: past the end of any dump
 NO_VERIFIED_FIX = "no verified fix"
@@ -402,59 +402,53 @@ class Verification:
 
 
 class GoalLookup:
-    """Which goals target an exposure: goals with a port_key are found by protocol and port
-    (sorted ranges), the others are asked every time. Thousands of fixes verified together
-    would otherwise ask every goal about every exposure."""
+    """Which goals target an exposure: goals with a port_key are found by protocol and port,
+    goals with a dst_key by address, the others are asked every time. Thousands of fixes
+    verified together would otherwise ask every goal about every exposure."""
 
     def __init__(self, goals: Sequence[Goal]):
         self.goals = goals
         self.loose = [i for i, g in enumerate(goals) if g.port_key is None and g.dst_key is None]
-        spans = sorted(
-            (span, i) for i, g in enumerate(goals) if g.port_key is None and g.dst_key is not None
-            for span in map(net_span, g.dst_key) if span is not None
-        )
-        self.dst_los = [s[:2] for s, _ in spans]
-        self.dst_goals = spans
-        self.dst_size = max((s[2] - s[1] for s, _ in spans), default=0)
         by_proto: dict[str, list] = {}
+        by_version: dict[int, list] = {}
         for i, g in enumerate(goals):
             if g.port_key is not None:
                 proto, lo, hi = g.port_key
                 by_proto.setdefault(proto, []).append((lo, hi, i))
-        self.by_proto = {}
-        for proto, items in by_proto.items():
-            items.sort()
-            self.by_proto[proto] = ([x[0] for x in items], items, max(x[1] - x[0] for x in items))
+            elif g.dst_key is not None:
+                for span in filter(None, map(net_span, g.dst_key)):
+                    version, lo, hi = span
+                    by_version.setdefault(version, []).append((lo, hi, i))
+        self.by_proto = {p: IntervalIndex(e, wide=PORTS_WIDE) for p, e in by_proto.items()}
+        self.by_version = {v: IntervalIndex(e) for v, e in by_version.items()}
 
     def __call__(self, e) -> list[int]:
         """The indices (in order) of the goals whose targets() picks `e`."""
-        found = [i for i in self.loose if self.goals[i].targets(e)]
-        if self.dst_goals:
-            near = set()
-            for d in dest_spans(e.destination):
-                if d is None:
-                    continue
-                version, lo, hi = d
-                k = bisect_right(self.dst_los, (version, hi)) - 1
-                while k >= 0 and self.dst_los[k][0] == version and self.dst_los[k][1] >= lo - self.dst_size:
-                    (_, _, g_hi), i = self.dst_goals[k]
-                    if g_hi >= lo:
-                        near.add(i)
-                    k -= 1
-            found += [i for i in sorted(near) if self.goals[i].targets(e)]
-            found.sort()
+        near: set[int] = set(self.loose)
         index = self.by_proto.get(e.proto)
         if index is not None and e.port is not None:
-            los, items, span = index
-            hi = e.port_end if e.port_end is not None else e.port
-            k = bisect_right(los, hi) - 1
-            while k >= 0 and items[k][0] >= e.port - span:
-                i = items[k][2]
-                if items[k][1] >= e.port and self.goals[i].targets(e):
-                    found.append(i)
-                k -= 1
-            found.sort()
-        return found
+            index.hits(((e.port, e.port_end if e.port_end is not None else e.port),), near)
+        if self.by_version:
+            for span in filter(None, dest_spans(e.destination)):
+                index = self.by_version.get(span[0])
+                if index is not None:
+                    index.hits((span[1:],), near)
+        return [i for i in sorted(near) if self.goals[i].targets(e)]
+
+    def sort_out(self, exposures) -> tuple[list[list], list]:
+        """(for each goal the exposures it targets, the exposures no goal targets)."""
+        per_goal: list[list] = [[] for _ in self.goals]
+        others = []
+        for e in exposures:
+            mine = self(e)
+            for i in mine:
+                per_goal[i].append(e)
+            if not mine:
+                others.append(e)
+        return per_goal, others
+
+
+PORTS_WIDE = 1024  # port ranges wider than this are kept apart in an IntervalIndex
 
 
 def net_span(text: str):
@@ -478,21 +472,10 @@ def judge(before, after, goals: Sequence[Goal]) -> list[Verification]:
     goals_of = GoalLookup(goals)
     before_keys = Counter(exposure_key(e) for e in before)
     after_keys = Counter(exposure_key(e) for e in after)
-    before_of: list[list] = [[] for _ in goals]
-    after_of: list[list] = [[] for _ in goals]
-    common = []
-    for e in before:
-        mine = goals_of(e)
-        for i in mine:
-            before_of[i].append(e)
-        if not mine and after_keys[exposure_key(e)] == 0:
-            common.append(f"it would also change {describe_exposure(e)}")
-    for e in after:
-        mine = goals_of(e)
-        for i in mine:
-            after_of[i].append(e)
-        if not mine and before_keys[exposure_key(e)] == 0:
-            common.append(f"it would open {describe_exposure(e)}")
+    before_of, before_others = goals_of.sort_out(before)
+    after_of, after_others = goals_of.sort_out(after)
+    common = [f"it would also change {describe_exposure(e)}" for e in before_others if not after_keys[exposure_key(e)]]
+    common += [f"it would open {describe_exposure(e)}" for e in after_others if not before_keys[exposure_key(e)]]
     out = []
     for i, g in enumerate(goals):
         if not before_of[i]:

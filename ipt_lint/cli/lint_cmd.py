@@ -8,8 +8,8 @@ defaults. `--select` on the command line replaces the file's `select` and `ignor
 from __future__ import annotations
 
 import contextlib
-import gc
 import dataclasses
+import gc
 import itertools
 import os
 import re

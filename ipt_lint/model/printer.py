@@ -24,32 +24,40 @@ def quote(value: str) -> str:
     return f'"{escaped}"'
 
 
-def _option(name: str, negated: bool, values) -> list[str]:
-    words = ["!"] if negated else []
-    words.append(name)
-    words.extend(quote(v) for v in values)
+def rule_words(rule: RuleModel, drop=(), value=quote) -> list[str]:
+    """The rule's arguments after `-A CHAIN` from its syntax tree, in canonical order, each value
+    written by `value` (quoted as iptables-save does; `str` keeps them raw). Options whose
+    (module, name) is in `drop` are left out (module "" for -s -d -i -o -p -f), and a match whose
+    options were all dropped goes with them."""
+    ast = rule.ast
+    words: list[str] = []
+
+    def option(name, negated, values):
+        return (["!"] if negated else []) + [name, *map(value, values)]
+
+    builtins = {o.name: o for o in ast.builtins}
+    for name in _BUILTIN_ORDER:
+        o = builtins.get(name)
+        if o is not None and ("", name) not in drop:
+            words += option(name, o.negated, o.values)
+    for m in ast.matches:
+        opts = [o for o in m.options if (m.module, o.name) not in drop]
+        if not opts and any(mod == m.module for mod, _ in drop):
+            continue
+        words += ["-m", m.module]
+        for o in opts:
+            words += option(o.name, o.negated, o.values)
+    t = ast.target
+    if t is not None:
+        words += ["-g" if t.goto else "-j", t.name]
+        for o in t.options:
+            words += option(o.name, o.negated, o.values)
     return words
 
 
 def rule_text(rule: RuleModel) -> str:
     """`-A CHAIN ...` for one rule, from its syntax tree, in canonical order."""
-    ast = rule.ast
-    words = ["-A", rule.chain]
-    builtins = {o.name: o for o in ast.builtins}
-    for name in _BUILTIN_ORDER:
-        o = builtins.get(name)
-        if o is not None:
-            words += _option(name, o.negated, o.values)
-    for m in ast.matches:
-        words += ["-m", m.module]
-        for o in m.options:
-            words += _option(o.name, o.negated, o.values)
-    t = ast.target
-    if t is not None:
-        words += ["-g" if t.goto else "-j", t.name]
-        for o in t.options:
-            words += _option(o.name, o.negated, o.values)
-    return " ".join(words)
+    return " ".join(["-A", rule.chain, *rule_words(rule)])
 
 
 def chain_order(table: str, names) -> list[str]:

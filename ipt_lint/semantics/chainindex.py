@@ -14,10 +14,10 @@ that pod. Skipping is an optimisation only: every candidate is still matched exa
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 
 from ..model.types import Chain
-from .intervals import TooManyIntervals, iv_from_mask
+from .intervals import IntervalIndex, TooManyIntervals, iv_from_mask
 from .matches import MatchCompiler, RuleMatch
 from .space import CTDNAT, DPORT, ORIG_DPORT, YES, Space
 from .targets import Effect, target_effect
@@ -74,13 +74,13 @@ class CompiledChain:
                 port_entries.setdefault(field, []).extend((lo, hi, i) for lo, hi in ports)
             else:
                 wide.append(i)
-        self.dst_index = _IntervalIndex(dst_entries)
-        self.port_index = _IntervalIndex(port_entries[DPORT])
-        self.orig_port_index = _IntervalIndex(port_entries[ORIG_DPORT])
+        self.dst_index = IntervalIndex(dst_entries)
+        self.port_index = IntervalIndex(port_entries[DPORT])
+        self.orig_port_index = IntervalIndex(port_entries[ORIG_DPORT])
         # rules that match only DNATed connections (`--ctstate DNAT --ctorigdstport P`, the
         # DOCKER-USER idiom): packets routed straight to a container never meet them
-        self.dnat_port_index = _IntervalIndex(port_entries.get((DPORT, "dnat"), []))
-        self.dnat_orig_port_index = _IntervalIndex(port_entries.get((ORIG_DPORT, "dnat"), []))
+        self.dnat_port_index = IntervalIndex(port_entries.get((DPORT, "dnat"), []))
+        self.dnat_orig_port_index = IntervalIndex(port_entries.get((ORIG_DPORT, "dnat"), []))
         self.wide = wide
         # a short chain, or one whose rules are all wide, is cheaper to try rule by rule
         # than to ask the index for every flow that enters it
@@ -102,7 +102,7 @@ class CompiledChain:
         both intervals; without `ports` every port-keyed rule is a candidate. `dnat`: may some
         of the packets belong to a DNATed connection?"""
         found = set(self.wide[bisect_left(self.wide, start) :])
-        self.dst_index.hits(dst, start, found)
+        self.dst_index.hits(dst, found, start)
         indexes = [(self.port_index, 0), (self.orig_port_index, 1)]
         if dnat:
             indexes += [(self.dnat_port_index, 0), (self.dnat_orig_port_index, 1)]
@@ -110,36 +110,10 @@ class CompiledChain:
             if not index:
                 continue
             if ports is None:
-                found.update(i for i in index.idx if i >= start)
+                found.update(index.all_items(start))
             else:
-                index.hits(ports[query], start, found)
+                index.hits(ports[query], found, start)
         return sorted(found)
-
-
-class _IntervalIndex:
-    """Rules keyed by intervals: which of them meet a set of intervals."""
-
-    __slots__ = ("los", "his", "idx", "maxspan")
-
-    def __init__(self, entries: list[tuple[int, int, int]]):
-        entries.sort()
-        self.los = [e[0] for e in entries]
-        self.his = [e[1] for e in entries]
-        self.idx = [e[2] for e in entries]
-        self.maxspan = max((e[1] - e[0] for e in entries), default=0)
-
-    def __bool__(self) -> bool:
-        return bool(self.los)
-
-    def hits(self, query: tuple, start: int, found: set) -> None:
-        los, his, idx = self.los, self.his, self.idx
-        for qlo, qhi in query:
-            k = bisect_right(los, qhi) - 1
-            floor = qlo - self.maxspan
-            while k >= 0 and los[k] >= floor:
-                if his[k] >= qlo and idx[k] >= start:
-                    found.add(idx[k])
-                k -= 1
 
 
 def _may_restrict_ports(rule) -> bool:

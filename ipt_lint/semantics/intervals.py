@@ -172,3 +172,51 @@ def iv_from_mask(value: int, mask: int, bits: int) -> Intervals:
                 base |= 1 << k
         out.append((base, base + span))
     return iv_normalise(out)
+
+
+class IntervalIndex:
+    """Numbered items keyed by intervals, `(lo, hi, item)`: which items meet a set of intervals.
+
+    The keys are sorted by start and searched by bisection, walking back at most the widest key's
+    span. Keys wider than `wide` (when given) are kept apart and always returned, so a single wide
+    key cannot make every search walk back over the whole list. The engine's chain index, the fix
+    verifier's goals and the exposure checks all ask their "which of these meet that" here."""
+
+    __slots__ = ("los", "his", "items", "span", "wide")
+
+    def __init__(self, entries, wide: int | None = None):
+        narrow, always = [], []
+        for entry in entries:
+            (always if wide is not None and entry[1] - entry[0] > wide else narrow).append(entry)
+        narrow.sort()
+        self.los = [e[0] for e in narrow]
+        self.his = [e[1] for e in narrow]
+        self.items = [e[2] for e in narrow]
+        self.span = max((e[1] - e[0] for e in narrow), default=0)
+        self.wide = sorted({e[2] for e in always})
+
+    def __bool__(self) -> bool:
+        return bool(self.los or self.wide)
+
+    def all_items(self, start: int = 0):
+        """Every item >= start (in no particular order)."""
+        return [i for i in self.items + self.wide if i >= start]
+
+    def hits(self, query: Intervals, found: set, start: int = 0) -> None:
+        """Add to `found` the items >= start whose key meets `query`."""
+        los, his, items = self.los, self.his, self.items
+        for qlo, qhi in query:
+            k = bisect_right(los, qhi) - 1
+            floor = qlo - self.span
+            while k >= 0 and los[k] >= floor:
+                if his[k] >= qlo and items[k] >= start:
+                    found.add(items[k])
+                k -= 1
+        if self.wide:
+            found.update(i for i in self.wide if i >= start)
+
+    def meeting(self, query: Intervals, start: int = 0) -> list[int]:
+        """The items >= start whose key meets `query`, sorted."""
+        found: set[int] = set()
+        self.hits(query, found, start)
+        return sorted(found)

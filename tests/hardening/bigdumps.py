@@ -96,16 +96,13 @@ def dnat_rules(n: int) -> str:
     out.append("-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER\n")
     out.append("-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE\n")
     out.append("-A DOCKER -i docker0 -j RETURN\n")
-    for i in range(n):
-        port = 1024 + i % 64000
-        ip = f"172.17.{(i >> 8) & 255}.{(i & 255) or 1}"
+    published = [(1024 + i % 64000, f"172.17.{(i >> 8) & 255}.{(i & 255) or 1}") for i in range(n)]
+    for port, ip in published:
         out.append(f"-A DOCKER ! -i docker0 -p tcp -m tcp --dport {port} -j DNAT --to-destination {ip}:{port}\n")
     out.append("COMMIT\n*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:DOCKER - [0:0]\n")
     out.append("-A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n")
     out.append("-A FORWARD -o docker0 -j DOCKER\n")
-    for i in range(n):
-        port = 1024 + i % 64000
-        ip = f"172.17.{(i >> 8) & 255}.{(i & 255) or 1}"
+    for port, ip in published:
         out.append(f"-A DOCKER -d {ip}/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport {port} -j ACCEPT\n")
     out.append("COMMIT\n")
     return "".join(out)
