@@ -1251,47 +1251,6 @@ def _nets_meeting(nets):
     return meets
 
 
-@functools.lru_cache(maxsize=4096)
-def _routed_spans(dest: str) -> tuple:
-    return tuple(net_span(d) for d in dest.split(","))
-
-
-def _nets_meet(dest: str, net: str) -> bool:
-    return _nets_meeting([net])(dest)
-
-
-def _nets_meeting(nets):
-    """A test: does a destination text (networks, comma-separated) meet any of `nets`? The nets
-    are parsed once and searched by bisection, the destinations parsed once per text: the
-    routed-exposure goals ask it of every exposure of the dump."""
-    spans = sorted(s for s in map(net_span, nets) if s is not None)
-    starts = [s[:2] for s in spans]
-
-    def meets(dest: str) -> bool:
-        for d in _routed_spans(dest):
-            if d is None:
-                return False
-            version, lo, hi = d
-            k = bisect_right(starts, (version, hi)) - 1
-            while k >= 0 and spans[k][0] == version:
-                if spans[k][2] >= lo:
-                    return True
-                if spans[k][3] < lo:  # no earlier net reaches this far
-                    break
-                k -= 1
-        return False
-
-    # each span also carries the highest end of it and every earlier span of its version
-    reach, version = -1, None
-    for i, (v, lo, hi) in enumerate(spans):
-        reach = hi if v != version else max(reach, hi)
-        version = v
-        spans[i] = (v, lo, hi, reach)
-    return meets
-
-
-
-
 # --------------------------------------------------------------------------------------------
 # EXP303
 
