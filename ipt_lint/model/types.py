@@ -10,6 +10,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from ..frozen import slot_setters
+
 from ..parse.ast import Counters, Rule, Span
 
 BUILTIN_CHAINS: dict[str, tuple[str, ...]] = {
@@ -67,6 +69,14 @@ class AddrMatch:
     negated: bool
     nets: tuple[Net, ...]
 
+    # stores through the slots (ipt_lint.frozen): one of these per rule or option of a dump
+    def __init__(self, negated, nets):
+        _addr_match_negated(self, negated)
+        _addr_match_nets(self, nets)
+
+
+(_addr_match_negated, _addr_match_nets) = slot_setters(AddrMatch)
+
 
 @dataclass(frozen=True, slots=True)
 class Iface:
@@ -87,12 +97,29 @@ class IfaceMatch:
     negated: bool
     iface: Iface
 
+    # stores through the slots (ipt_lint.frozen): one of these per rule or option of a dump
+    def __init__(self, negated, iface):
+        _iface_match_negated(self, negated)
+        _iface_match_iface(self, iface)
+
+
+(_iface_match_negated, _iface_match_iface) = slot_setters(IfaceMatch)
+
 
 @dataclass(frozen=True, slots=True)
 class ProtoMatch:
     negated: bool
     number: int  # 0 means all
     name: str
+
+    # stores through the slots (ipt_lint.frozen): one of these per rule or option of a dump
+    def __init__(self, negated, number, name):
+        _proto_match_negated(self, negated)
+        _proto_match_number(self, number)
+        _proto_match_name(self, name)
+
+
+(_proto_match_negated, _proto_match_number, _proto_match_name) = slot_setters(ProtoMatch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +132,19 @@ class OptionValue:
     value: object = None  # typed by ipt_lint.model.values (ranges, marks, sets ...); None if opaque
     span: Span | None = None
 
+    # stores through the slots (ipt_lint.frozen): one of these per rule or option of a dump
+    def __init__(self, name, negated, raw, value=None, span=None):
+        _option_value_name(self, name)
+        _option_value_negated(self, negated)
+        _option_value_raw(self, raw)
+        _option_value_value(self, value)
+        _option_value_span(self, span)
+
+
+(
+    _option_value_name, _option_value_negated, _option_value_raw, _option_value_value, _option_value_span
+) = slot_setters(OptionValue)
+
 
 @dataclass(frozen=True, slots=True)
 class MatchModel:
@@ -114,8 +154,21 @@ class MatchModel:
     implicit: bool = False
     span: Span | None = None
 
+    # stores through the slots (ipt_lint.frozen): one of these per rule or option of a dump
+    def __init__(self, module, options, known=True, implicit=False, span=None):
+        _match_model_module(self, module)
+        _match_model_options(self, options)
+        _match_model_known(self, known)
+        _match_model_implicit(self, implicit)
+        _match_model_span(self, span)
+
     def get(self, name: str) -> OptionValue | None:
         return self.options.get(name)
+
+
+(
+    _match_model_module, _match_model_options, _match_model_known, _match_model_implicit, _match_model_span
+) = slot_setters(MatchModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +202,26 @@ class RuleModel:
     ast: Rule
     counters: Counters | None = None
     invalid: bool = False  # a value iptables rejects (IPT105): what it would match is unknown
+
+    # stores through the slots (ipt_lint.frozen): one of these per rule or option of a dump
+    def __init__(
+        self, table, chain, index, span, src, dst, in_iface, out_iface, proto, fragment, matches, target, ast, counters=None, invalid=False
+    ):
+        _rule_model_table(self, table)
+        _rule_model_chain(self, chain)
+        _rule_model_index(self, index)
+        _rule_model_span(self, span)
+        _rule_model_src(self, src)
+        _rule_model_dst(self, dst)
+        _rule_model_in_iface(self, in_iface)
+        _rule_model_out_iface(self, out_iface)
+        _rule_model_proto(self, proto)
+        _rule_model_fragment(self, fragment)
+        _rule_model_matches(self, matches)
+        _rule_model_target(self, target)
+        _rule_model_ast(self, ast)
+        _rule_model_counters(self, counters)
+        _rule_model_invalid(self, invalid)
 
     @property
     def line(self) -> int:
@@ -186,6 +259,13 @@ class RuleModel:
                 if ov and ov.raw:
                     return ov.raw[0]
         return None
+
+
+(
+    _rule_model_table, _rule_model_chain, _rule_model_index, _rule_model_span, _rule_model_src, _rule_model_dst,
+    _rule_model_in_iface, _rule_model_out_iface, _rule_model_proto, _rule_model_fragment, _rule_model_matches,
+    _rule_model_target, _rule_model_ast, _rule_model_counters, _rule_model_invalid
+) = slot_setters(RuleModel)
 
 
 @dataclass(slots=True)

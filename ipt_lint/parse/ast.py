@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from ..frozen import slot_setters
+
 
 class Span(NamedTuple):
     """Where a node starts. A named tuple, not a dataclass: there is one per option of every rule,
@@ -89,6 +91,15 @@ class RuleLine:
     quoted: frozenset[int] = frozenset()  # indexes of tokens that had a quoted section
     unterminated: int | None = None  # index of a token whose quote was never closed
 
+    # stores through the slots (ipt_lint.frozen): one of these per rule or option of a dump
+    def __init__(self, span, counters, tokens, columns, quoted=frozenset(), unterminated=None):
+        _rule_line_span(self, span)
+        _rule_line_counters(self, counters)
+        _rule_line_tokens(self, tokens)
+        _rule_line_columns(self, columns)
+        _rule_line_quoted(self, quoted)
+        _rule_line_unterminated(self, unterminated)
+
     @property
     def args(self) -> tuple[Arg, ...]:
         return tuple(
@@ -110,6 +121,12 @@ class RuleLine:
         )
 
 
+(
+    _rule_line_span, _rule_line_counters, _rule_line_tokens, _rule_line_columns, _rule_line_quoted,
+    _rule_line_unterminated
+) = slot_setters(RuleLine)
+
+
 LineNode = Comment | TableHeader | ChainDecl | Commit | RuleLine
 
 
@@ -126,6 +143,17 @@ class Option:
     values: tuple[str, ...]
     written: str = ""
 
+    # stores through the slots (ipt_lint.frozen): one of these per rule or option of a dump
+    def __init__(self, span, name, negated, values, written=""):
+        _option_span(self, span)
+        _option_name(self, name)
+        _option_negated(self, negated)
+        _option_values(self, values)
+        _option_written(self, written)
+
+
+(_option_span, _option_name, _option_negated, _option_values, _option_written) = slot_setters(Option)
+
 
 @dataclass(frozen=True, slots=True)
 class Match:
@@ -137,6 +165,17 @@ class Match:
     implicit: bool = False
     known: bool = True
 
+    # stores through the slots (ipt_lint.frozen): one of these per rule or option of a dump
+    def __init__(self, span, module, options, implicit=False, known=True):
+        _match_span(self, span)
+        _match_module(self, module)
+        _match_options(self, options)
+        _match_implicit(self, implicit)
+        _match_known(self, known)
+
+
+(_match_span, _match_module, _match_options, _match_implicit, _match_known) = slot_setters(Match)
+
 
 @dataclass(frozen=True, slots=True)
 class Target:
@@ -147,6 +186,17 @@ class Target:
     options: tuple[Option, ...] = ()
     goto: bool = False
     known: bool = True
+
+    # stores through the slots (ipt_lint.frozen): one of these per rule or option of a dump
+    def __init__(self, span, name, options=(), goto=False, known=True):
+        _target_span(self, span)
+        _target_name(self, name)
+        _target_options(self, options)
+        _target_goto(self, goto)
+        _target_known(self, known)
+
+
+(_target_span, _target_name, _target_options, _target_goto, _target_known) = slot_setters(Target)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +211,27 @@ class Rule:
     position: int | None = None  # for -I CHAIN N
     text: str = field(default="", compare=False)  # the physical line, for reports
     broken: bool = False  # iptables rejects the line (IPT100/IPT105): what it matches is unknown
+
+    # stores through the slots (ipt_lint.frozen): one of these per rule or option of a dump
+    def __init__(
+        self, span, command, chain, builtins, matches, target, counters=None, position=None, text="", broken=False
+    ):
+        _rule_span(self, span)
+        _rule_command(self, command)
+        _rule_chain(self, chain)
+        _rule_builtins(self, builtins)
+        _rule_matches(self, matches)
+        _rule_target(self, target)
+        _rule_counters(self, counters)
+        _rule_position(self, position)
+        _rule_text(self, text)
+        _rule_broken(self, broken)
+
+
+(
+    _rule_span, _rule_command, _rule_chain, _rule_builtins, _rule_matches, _rule_target, _rule_counters,
+    _rule_position, _rule_text, _rule_broken
+) = slot_setters(Rule)
 
 
 @dataclass(frozen=True, slots=True)
