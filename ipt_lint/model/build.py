@@ -308,26 +308,16 @@ class _Builder:
                             raise ValueError("-c packet counter not numeric")
             except ValueError as exc:
                 self.problem("IPT105", str(exc), opt.span)
-        matches = tuple(self.match_model(m) for m in rule.matches)
+        matches = tuple([self.match_model(m) for m in rule.matches]) if rule.matches else ()
         target = self.target_model(rule, table)
         self.check_protocol_needs(rule, proto, matches, target)
-        model = RuleModel(
-            table=table,
-            chain=rule.chain,
-            index=index,
-            span=rule.span,
-            src=src,
-            dst=dst,
-            in_iface=in_iface,
-            out_iface=out_iface,
-            proto=proto,
-            fragment=fragment,
-            matches=matches,
-            target=target,
-            ast=rule,
-            counters=rule.counters,
-            invalid=rule.broken or any(p.code == "IPT105" for p in self.problems[problems_before:]),
+        invalid = rule.broken or (
+            len(self.problems) > problems_before and any(p.code == "IPT105" for p in self.problems[problems_before:])
         )
+        # positional: (table, chain, index, span, src, dst, in_iface, out_iface, proto, fragment,
+        # matches, target, ast, counters, invalid), the hot path of a large dump
+        model = RuleModel(table, rule.chain, index, rule.span, src, dst, in_iface, out_iface, proto, fragment,
+                          matches, target, rule, rule.counters, invalid)
         if target is not None and target.kind in ("jump", "goto"):
             self.pending_jumps.append((model, target.name))
         return model
@@ -358,9 +348,9 @@ class _Builder:
 
     def match_model(self, m: Match) -> MatchModel:
         ext = match_extension(m.module, self.family) if m.known else None
-        spec_of = ext.option if ext is not None else (lambda name: None)
+        spec_of = ext.option if ext is not None else _no_spec
         options = self.options(m.module, m.options, spec_of)
-        if ext is not None:
+        if ext is not None and ext.has_constraints:
             self.check_combination(ext, options, m.span)
         return MatchModel(m.module, options, m.known, m.implicit, m.span)
 
@@ -430,13 +420,18 @@ class _Builder:
             return TargetModel(t.name, "jump", {}, t.span)
         if ext is None:
             self.problem("IPT107", f"target `{t.name}' is not known to ipt-lint", t.span)
-            spec_of = lambda name: None  # noqa: E731
+            spec_of = _no_spec
         else:
             spec_of = ext.option
         options = self.options(t.name, t.options, spec_of)
-        if ext is not None:
+        if ext is not None and ext.has_constraints:
             self.check_combination(ext, options, t.span)
         return TargetModel(t.name, "extension", options, t.span)
+
+
+def _no_spec(name: str) -> None:
+    """The option table of a module ipt-lint does not know: no option is known."""
+    return None
 
 
 def _same_rule(a: Rule, b: Rule) -> bool:

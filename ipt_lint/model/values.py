@@ -47,6 +47,25 @@ ADDRTYPES = (
 )
 
 
+def _ipv4_int(text: str) -> int:
+    """ipaddress.IPv4Address(text) as an int, with the common dotted quad read directly: four
+    decimal parts of 1-3 ASCII digits, no leading zero, each at most 255, is exactly what
+    IPv4Address accepts; anything else is left to it (and its errors)."""
+    parts = text.split(".")
+    if len(parts) == 4:
+        value = 0
+        for p in parts:
+            if not (0 < len(p) <= 3 and p.isascii() and p.isdigit()) or (p[0] == "0" and len(p) > 1):
+                break
+            n = int(p)
+            if n > 255:
+                break
+            value = value << 8 | n
+        else:
+            return value
+    return int(ipaddress.IPv4Address(text))
+
+
 def parse_net(text: str, family: str) -> Net:
     """`1.2.3.4`, `10.0.0.0/8`, `10.0.0.0/255.0.255.0`, `2001:db8::/32`; host bits are cleared."""
     bits = 128 if family == "ipv6" else 32
@@ -54,7 +73,7 @@ def parse_net(text: str, family: str) -> Net:
     if addr_text == "localhost":
         addr_text = "::1" if bits == 128 else "127.0.0.1"
     try:
-        addr = ipaddress.IPv6Address(addr_text) if bits == 128 else ipaddress.IPv4Address(addr_text)
+        addr = int(ipaddress.IPv6Address(addr_text)) if bits == 128 else _ipv4_int(addr_text)
     except ValueError:
         other = "IPv6" if bits == 32 and ":" in addr_text else "IPv4" if bits == 128 and "." in addr_text else None
         if other:
@@ -78,7 +97,7 @@ def parse_net(text: str, family: str) -> Net:
         except ValueError:
             raise ValueError(f"invalid mask `{mask_text}' specified") from None
         mask = int(m)
-    return Net(int(addr) & mask, mask, bits)
+    return Net(addr & mask, mask, bits)
 
 
 _NETS: dict[tuple[str, str], tuple[Net, ...]] = {}
@@ -259,9 +278,9 @@ def parse_nat_range(text: str, family: str) -> NatRange:
     if addr_part:
         a, dash, b = addr_part.partition("-")
         try:
-            ctor = ipaddress.IPv6Address if bits == 128 else ipaddress.IPv4Address
-            lo = int(ctor(a))
-            hi = int(ctor(b)) if dash else lo
+            ctor = (lambda t: int(ipaddress.IPv6Address(t))) if bits == 128 else _ipv4_int
+            lo = ctor(a)
+            hi = ctor(b) if dash else lo
         except ValueError:
             raise ValueError(f"Bad IP address `{addr_part}'") from None
         if hi < lo:

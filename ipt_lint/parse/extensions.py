@@ -85,8 +85,13 @@ class ExtensionSpec:
     requires: tuple[tuple[str, str], ...] = ()  # (a, b): a only together with b (--every, --packet)
     _exact: dict = field(default=None, init=False, repr=False, compare=False, hash=False)  # type: ignore[assignment]
     _resolved: dict = field(default=None, init=False, repr=False, compare=False, hash=False)  # type: ignore[assignment]
+    # any of required/exclusive/one_of/requires: most extensions have none to check
+    has_constraints: bool = field(default=False, init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "has_constraints", bool(self.required or self.exclusive or self.one_of or self.requires)
+        )
         exact = {}
         for spec in self.options:
             for s in spec.spellings:

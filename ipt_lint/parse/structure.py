@@ -14,9 +14,9 @@ once per shape as a `_Plan` of token indexes, and each line only fills its plan 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from .ast import Diagnostic, Match, Option, Rule, RuleLine, Target
+from .ast import Diagnostic, Match, Option, Rule, RuleLine, Span, Target, _new_span
 from .extensions import (
     IMPLICIT_PROTO_MATCHES,
     STANDARD_TARGETS,
@@ -73,6 +73,10 @@ class _OptionPlan:
     negated: bool
     values: tuple[Ref, ...]
     at: int  # token index of the option word
+    plain: bool = field(init=False, default=False)  # every value a whole token (no `--opt=value`)
+
+    def __post_init__(self):
+        object.__setattr__(self, "plain", all(r >= 0 for r in self.values))
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,42 +170,58 @@ def build_rule(line: RuleLine, family: str, text: str = "") -> tuple[Rule | None
 
 
 def _fill(plan: _Plan, line: RuleLine, text: str) -> tuple[Rule | None, list[Diagnostic]]:
+    """Build the rule of `line` by its shape's plan. The hot loop of a large dump: spans are made
+    directly as tuples and values taken by index (see _OptionPlan.values)."""
     tokens, columns, span = line.tokens, line.columns, line.span
-    at = span.at
-    problems = [Diagnostic(code, msg.replace(TOK, tokens[i]) if i >= 0 else msg, at(columns[i] if i >= 0 else 1))
-                for code, msg, i in plan.problems]
-    _per_token_problems(line, problems)
+    file, number = span[0], span[1]
+    problems = (
+        [Diagnostic(code, msg.replace(TOK, tokens[i]) if i >= 0 else msg, _new_span(Span, (file, number, columns[i] if i >= 0 else 1)))
+         for code, msg, i in plan.problems]
+        if plan.problems else []
+    )
+    if (len(tokens) > MAX_ARGS or line.unterminated is not None
+            or max(map(len, tokens)) > MAX_TOKEN_BYTES // 4):
+        _per_token_problems(line, problems)
     if plan.command is None:
         return None, problems
 
-    def value(ref: Ref) -> str:
-        return tokens[ref] if ref >= 0 else tokens[-ref - 1].split("=", 1)[1]
-
     def options(plans):
-        return tuple(
-            Option(at(columns[o.at]), o.name, o.negated, tuple([value(r) for r in o.values]), tokens[o.at])
-            for o in plans
-        )
+        out = []
+        for o in plans:
+            refs = o.values
+            if not refs:
+                values = ()
+            elif o.plain:
+                values = tuple([tokens[r] for r in refs])
+            else:
+                values = tuple([tokens[r] if r >= 0 else tokens[-r - 1].split("=", 1)[1] for r in refs])
+            out.append(Option(_new_span(Span, (file, number, columns[o.at])), o.name, o.negated, values, tokens[o.at]))
+        return tuple(out)
 
-    builtins = options(plan.builtins)
-    matches = tuple(
-        Match(at(columns[b.at]), b.name, options(b.options), b.implicit, b.known) for b in plan.matches
-    )
+    builtins = options(plan.builtins) if plan.builtins else ()
+    matches = tuple([
+        Match(_new_span(Span, (file, number, columns[b.at])), b.name, options(b.options) if b.options else (), b.implicit, b.known)
+        for b in plan.matches
+    ])
     target = None
     t = plan.target
     if t is not None:
         if plan.command == "-P":
             name = tokens[t.at]  # -P CHAIN POLICY: the policy word
         elif t.name is _CHAIN:
-            name = value(t.name_ref)  # the chain jumped to
+            r = t.name_ref  # the chain jumped to
+            name = tokens[r] if r >= 0 else tokens[-r - 1].split("=", 1)[1]
         else:
             name = t.name
-        target = Target(at(columns[t.at]), name, options(t.options), t.goto, t.known)
-    position = int(tokens[plan.position]) if plan.position is not None else None
-    if position is not None and not 1 <= position <= MAX_RULE_NUMBER:
-        problems.append(Diagnostic("IPT100", f"Invalid rule number `{tokens[plan.position]}'",
-                                   at(columns[plan.position])))
-    broken = any(p.code in ("IPT100", "IPT105") for p in problems)
+        target = Target(_new_span(Span, (file, number, columns[t.at])), name, options(t.options) if t.options else (),
+                        t.goto, t.known)
+    position = None
+    if plan.position is not None:
+        position = int(tokens[plan.position])
+        if not 1 <= position <= MAX_RULE_NUMBER:
+            problems.append(Diagnostic("IPT100", f"Invalid rule number `{tokens[plan.position]}'",
+                                       _new_span(Span, (file, number, columns[plan.position]))))
+    broken = any(p.code in ("IPT100", "IPT105") for p in problems) if problems else False
     rule = Rule(span, plan.command, tokens[1], builtins, matches, target, line.counters, position, text, broken)
     return rule, problems
 
