@@ -40,7 +40,8 @@ Journeys
            .main (the first Outcome) .outcomes (every possible journey: statistic branches,
            both sides of undecided matches) .assumptions .uncertain_rules .to_json()
     engine.reach(packet_set, hook="PREROUTING" | "OUTPUT") -> list[Outcome]
-        Outcome(verdict, delivery, packets, steps, uncertain_rules, random, out_interfaces, witness)
+        Outcome(verdict, delivery, packets, steps, uncertain_rules, random, out_interfaces, witness
+        [worked out on first use])
     engine.exposures(interfaces=()) -> list[Exposure]; engine.exposure_report() adds assumptions
         Exposure(kind "published" | "host" | "routed", proto, port, port_end, destination,
                  host_addresses, sources: SourceSummary, interfaces: IfaceSummary (named,

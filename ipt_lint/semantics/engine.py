@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cached_property, partial
 
 from ..model.types import RuleModel, Ruleset
 from ..platforms import Recognition, recognise
@@ -149,7 +149,7 @@ class Engine:
             uncertain_rules=flow.uncertain,
             random=flow.random,
             out_interfaces=out_ifaces,
-            witness=make_witness(self.space, boxes[0], steps, in_name),
+            witness_maker=partial(make_witness, self.space, boxes[0], steps, in_name),
         )
 
     # --- trace ----------------------------------------------------------------------------

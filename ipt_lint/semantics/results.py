@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Callable
 
 from .ifaces import IfaceSummary
 from .packetset import PacketSet
@@ -139,7 +141,14 @@ class Outcome:
     uncertain_rules: tuple[UncertainRule, ...]
     random: bool  # went through a statistic branch: one of several real possibilities
     out_interfaces: IfaceSummary | None
-    witness: Witness
+    # builds the witness; called at most once, on first use of `witness`
+    witness_maker: Callable[[], Witness] = field(repr=False, compare=False)
+
+    @cached_property
+    def witness(self) -> Witness:
+        """One concrete packet taking this journey. Worked out on first use: the exposure
+        question on a 100k-rule dump has tens of thousands of outcomes and needs few witnesses."""
+        return self.witness_maker()
 
     @property
     def certain(self) -> bool:
