@@ -13,14 +13,13 @@ internal error. Errors are one line on stderr; a traceback never reaches the use
 from __future__ import annotations
 
 import gc
+import importlib
 import os
 import sys
 
 import click
 
 from .. import __version__
-from .explain import explain, rules
-from .lint_cmd import lint
 
 EPILOG = """\b
 Examples:
@@ -34,11 +33,44 @@ Examples:
 """
 
 
+# Each command's module is imported only when that command runs: `ipt-lint trace` does not load
+# the checks, the policy code and the reporters lint needs (a third of a second of imports).
+# trace and exposure come with the semantics engine; they are left out if it cannot be imported.
+COMMANDS = {
+    "lint": "ipt_lint.cli.lint_cmd:lint",
+    "rules": "ipt_lint.cli.explain:rules",
+    "explain": "ipt_lint.cli.explain:explain",
+    "trace": "ipt_lint.cli.trace_cmd:trace",
+    "exposure": "ipt_lint.cli.exposure_cmd:exposure",
+}
+OPTIONAL = ("trace", "exposure")
+
+
 class DefaultToLint(click.Group):
-    """A group whose default command is `lint`, so `ipt-lint dump.rules` works."""
+    """A group whose default command is `lint`, so `ipt-lint dump.rules` works; commands are
+    imported when used (COMMANDS)."""
+
+    def list_commands(self, ctx):
+        return [name for name in COMMANDS if self.get_command(ctx, name) is not None]
+
+    def get_command(self, ctx, name):
+        if name in self.commands:
+            return self.commands[name]
+        where = COMMANDS.get(name)
+        if where is None:
+            return None
+        module, attr = where.split(":")
+        try:
+            command = getattr(importlib.import_module(module), attr)
+        except ImportError:
+            if name not in OPTIONAL:
+                raise
+            return None
+        self.commands[name] = command
+        return command
 
     def parse_args(self, ctx, args):
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+        if args and args[0] not in COMMANDS and args[0] not in ("--help", "-h", "--version"):
             args = ["lint", *args]
         elif not args:
             args = ["lint"]
@@ -53,29 +85,6 @@ def cli() -> None:
     `ipt-lint PATH...` lints dumps (see `ipt-lint lint --help` for its options).
     """
 
-
-cli.add_command(lint)
-cli.add_command(rules)
-cli.add_command(explain)
-
-
-def _add_optional_commands() -> None:
-    # trace and exposure come with the semantics engine.
-    try:
-        from .trace_cmd import trace
-
-        cli.add_command(trace)
-    except ImportError:
-        pass
-    try:
-        from .exposure_cmd import exposure
-
-        cli.add_command(exposure)
-    except ImportError:
-        pass
-
-
-_add_optional_commands()
 
 
 def main(argv: list[str] | None = None) -> None:

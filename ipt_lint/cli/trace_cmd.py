@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from ..model import build_model
+from ..model import build_model, load_lazily
 from ..parse import parse_bytes
 from ..report.jsonout import document_text
 from ..semantics import PacketSpec, SpecError, engine_for, parse_ipset_save, paused_gc
@@ -29,11 +29,19 @@ class OneLineErrors(click.Command):
             ctx.exit(2)
 
 
-def load_engine(path: str, family: str | None, local, routes, ipset_file: str | None, interfaces=()):
-    """Read, parse and model a dump, and build its engine. Raises UsageProblem."""
+def load_engine(path: str, family: str | None, local, routes, ipset_file: str | None, interfaces=(), *,
+                lazy: bool = False):
+    """Read, parse and model a dump, and build its engine. Raises UsageProblem.
+
+    `lazy` (what trace asks for): load with model/lazy.py, which parses and models a chain's
+    rules when the engine first reads them, so one trace through a 100k-rule dump builds the
+    few chains the packet meets and the few rules topology and platform recognition need. The
+    answer is the same as with every rule built. exposure reads every rule anyway."""
     data, name = read_input(path)
-    parsed = parse_bytes(data, name, family)
-    ruleset, _ = build_model(parsed)
+    if lazy:
+        ruleset = load_lazily(data, name, family)
+    else:
+        ruleset, _ = build_model(parse_bytes(data, name, family))
     ipsets = None
     if ipset_file:
         try:
@@ -131,7 +139,7 @@ def _trace(*, dump, in_iface, src, dst, proto, sport, dport, state, icmp_type, i
         icmp_type=_uint8(icmp_type, "--icmp-type"),
         icmp_code=_uint8(icmp_code, "--icmp-code"),
     )
-    engine = load_engine(dump, family, local, routes, ipset_file)
+    engine = load_engine(dump, family, local, routes, ipset_file, lazy=True)
     try:
         return engine.trace(spec)
     except SpecError as exc:

@@ -1,9 +1,13 @@
 """Stage 2, model: tables, chains and rules with typed matches and targets, and the chain graph.
 
     build_model(parsed) -> (Ruleset, diagnostics)
+    load_lazily(data, file, family=None) -> Ruleset     the same rules, each chain built when first
+                                                       read (what trace uses; see lazy.py)
+    ruleset.rules_with(needles_of) -> the rules a whole-dump question needs (Needles, EVERY_RULE)
 """
 
 from .build import build_model
-from .types import Chain, Ruleset, RuleModel, Table
+from .lazy import load_lazily
+from .types import EVERY_RULE, Chain, Needles, Ruleset, RuleModel, Table
 
-__all__ = ["Chain", "RuleModel", "Ruleset", "Table", "build_model"]
+__all__ = ["EVERY_RULE", "Chain", "Needles", "RuleModel", "Ruleset", "Table", "build_model", "load_lazily"]

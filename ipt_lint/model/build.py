@@ -96,6 +96,9 @@ class _Builder:
         self.problems: list[Diagnostic] = []
         self.table: Table | None = None
         self.pending_jumps: list[tuple[RuleModel, str]] = []
+        # The names of the open table's chains as a deferred `-A` line sees them (a rule's
+        # `-j NAME` is a jump when NAME is a chain at that moment); remade only when they change.
+        self._names: frozenset[str] | None = None
 
     def problem(self, code: str, message: str, span: Span, detail: str = "") -> None:
         self.problems.append(Diagnostic(code, message, span, detail))
@@ -104,16 +107,39 @@ class _Builder:
 
     def run(self) -> tuple[Ruleset, list[Diagnostic]]:
         for node in self.parsed.statements:
-            if isinstance(node, TableHeader):
-                self.open_table(node)
-            elif isinstance(node, ChainDecl):
-                self.declare(node)
-            elif isinstance(node, Commit):
-                self.commit(node)
-            elif isinstance(node, Rule):
-                self.command(node)
+            self.replay(node)
+        return self.finish(len(self.parsed.source_lines))
+
+    def replay(self, node) -> None:
+        if isinstance(node, TableHeader):
+            self.open_table(node)
+        elif isinstance(node, ChainDecl):
+            self.declare(node)
+        elif isinstance(node, Commit):
+            self.commit(node)
+        elif isinstance(node, Rule):
+            self.command(node)
+
+    def defer(self, chain_name: str, number: int, pending_of):
+        """An `-A CHAIN ...` line left unread (lazy loading): the chain it goes to, if that chain
+        exists now, records it for later, with the chain names a rule would see now.
+        `pending_of(chain)` makes the lazy loader's record of a chain's unread lines; returns
+        that record, or None when the line gives no rule."""
+        table = self.table
+        if table is None:
+            return None  # `rule outside a table`: no rule, as command() does
+        chain = table.chains.get(chain_name)
+        if chain is None:
+            return None  # IPT102: no rule
+        if self._names is None:
+            self._names = frozenset(table.chains)
+        if chain.pending is None:
+            chain.pending = pending_of(chain)
+        chain.pending.lines.append((number, self._names))
+        return chain.pending
+
+    def finish(self, last: int) -> tuple[Ruleset, list[Diagnostic]]:
         if self.table is not None:
-            last = len(self.parsed.source_lines)
             self.problem(
                 "IPT103",
                 f"table `{self.table.name}' is not closed by COMMIT (iptables-restore: COMMIT expected at line {last + 1})",
@@ -148,6 +174,7 @@ class _Builder:
         for name in BUILTIN_CHAINS.get(node.name, ()):
             table.chains[name] = Chain(name, node.name, True, "ACCEPT", None)
         self.table = table
+        self._names = None
         self.ruleset.tables[node.name] = table
 
     def close_table(self) -> None:
@@ -206,6 +233,7 @@ class _Builder:
             self.problem("IPT104", f"chain `{name}' declared twice (first on line {chain.span.line if chain.span else '?'})", node.span)
             return
         table.chains[name] = Chain(name, table.name, False, None, node.span, node.counters)
+        self._names = None
 
     def command(self, rule: Rule) -> None:
         table = self.table
@@ -235,6 +263,7 @@ class _Builder:
         if rule.command == "-X":
             if not chain.builtin:
                 del table.chains[rule.chain]
+                self._names = None
             return
         model = self.rule_model(rule, table.name, len(chain.rules))
         if rule.command == "-A":
@@ -273,7 +302,9 @@ class _Builder:
 
     # --- rules ------------------------------------------------------------------------
 
-    def rule_model(self, rule: Rule, table: str, index: int) -> RuleModel:
+    def rule_model(self, rule: Rule, table: str, index: int, chain_names=None) -> RuleModel:
+        """The model of one rule, at `index` in its chain. `chain_names`: the table's chains
+        when the rule was replayed (default: the open table's, now)."""
         problems_before = len(self.problems)
         src = dst = None
         in_iface = out_iface = None
@@ -309,7 +340,7 @@ class _Builder:
             except ValueError as exc:
                 self.problem("IPT105", str(exc), opt.span)
         matches = tuple([self.match_model(m) for m in rule.matches]) if rule.matches else ()
-        target = self.target_model(rule, table)
+        target = self.target_model(rule, table, self.table.chains if chain_names is None else chain_names)
         self.check_protocol_needs(rule, proto, matches, target)
         invalid = rule.broken or (
             len(self.problems) > problems_before and any(p.code == "IPT105" for p in self.problems[problems_before:])
@@ -403,7 +434,7 @@ class _Builder:
             if a in given and b not in given:
                 self.problem("IPT100", f"{ext.name}: {a} needs {b}", span)
 
-    def target_model(self, rule: Rule, table: str) -> TargetModel | None:
+    def target_model(self, rule: Rule, table: str, chain_names) -> TargetModel | None:
         t = rule.target
         if t is None:
             return None
@@ -411,8 +442,7 @@ class _Builder:
             return TargetModel(t.name, "goto", {}, t.span)
         if t.name in STANDARD_TARGETS:
             return TargetModel(t.name, "verdict", {}, t.span)
-        assert self.table is not None
-        if t.name in self.table.chains:
+        if t.name in chain_names:
             return TargetModel(t.name, "jump", {}, t.span)
         ext = target_extension(t.name, self.family)
         if ext is None and not t.options:

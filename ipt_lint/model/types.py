@@ -8,6 +8,7 @@ ranges, interfaces with their `+` wildcard) and negation is kept next to every v
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ..frozen import slot_setters
@@ -270,13 +271,72 @@ class RuleModel:
 
 @dataclass(slots=True)
 class Chain:
+    """A chain and its rules. `rules` is the list of rules in order; when the dump was loaded
+    lazily (`ipt_lint.model.lazy`, what `trace` does), the chain's `-A` lines are turned into
+    rules the first time anything asks for `rules`, so a trace builds only the chains it walks.
+    Either way `rules` is the same list, and a rule is the same object, every time it is read."""
+
     name: str
     table: str
     builtin: bool
     policy: str | None  # ACCEPT/DROP for built-in chains, None for user chains
     span: Span | None  # the declaration line; None if never declared
     counters: Counters | None = None
-    rules: list[RuleModel] = field(default_factory=list)
+    built: list[RuleModel] = field(default_factory=list)  # read `rules`, which builds the rest first
+    pending: object = field(default=None, repr=False, compare=False)  # lazy.Pending: lines not built yet
+
+    @property
+    def rules(self) -> list[RuleModel]:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.build_into(self)
+        return self.built
+
+    def rules_with(self, needles: Needles) -> list[RuleModel]:
+        """The rules whose text holds one of `needles` (and maybe a few more): see Needles."""
+        if self.pending is not None and self.pending.may_hold(needles):
+            self.rules  # noqa: B018 - builds the pending lines
+        return [r for r in self.built if needles.may_hold(r.text)]
+
+    def source_hints(self) -> set[str] | None:
+        """Every text a `-s` of the chain's rules may have (exact for built rules, a superset
+        for unread lines), or None when an unread line cannot tell without being built."""
+        out = {o.values[0] for r in self.built for o in r.ast.builtins if o.name == "-s" and o.values}
+        if self.pending is not None:
+            more = self.pending.source_hints()
+            if more is None:
+                return None
+            out |= more
+        return out
+
+
+class Needles:
+    """What a question about the whole dump needs to see: the rules whose text holds one of a
+    few words (`"DNAT"`, `"-o"`, `"physdev"`): a superset, never missing one. A lazily loaded
+    dump builds only the chains with such a line, so platform recognition and topology do not
+    turn 100k lines into rules to find a few dozen.
+
+    A needle must be part of one argument as the rule is written (an option name, a target, a
+    comment's words), never span two. The tokeniser only removes quotes and resolves `\\x`
+    escapes inside quotes, so an argument's text is in the line once the quotes are taken out;
+    a line with a backslash always counts. Long options may be abbreviated (`--in-int`): a
+    needle for an option is a part every spelling of it contains (`-i` is in `--in-interface`,
+    `--in` ...)."""
+
+    __slots__ = ("words",)
+
+    def __init__(self, *words: str):
+        self.words = words
+
+    def may_hold(self, text: str) -> bool:
+        if "\\" in text:
+            return True
+        if '"' in text:
+            text = text.replace('"', "")
+        return any(w in text for w in self.words)
+
+
+EVERY_RULE = Needles("")  # the empty word is in every line: the whole chain
 
 
 @dataclass(slots=True)
@@ -294,6 +354,8 @@ class Ruleset:
     file: str
     family: str
     tables: dict[str, Table] = field(default_factory=dict)
+    # called with each chain whose rules a lazily loaded dump builds (see each_chain_built)
+    _on_built: list = field(default_factory=list, repr=False, compare=False)
 
     def chain(self, table: str, name: str) -> Chain | None:
         t = self.tables.get(table)
@@ -303,3 +365,29 @@ class Ruleset:
         for t in self.tables.values():
             for c in t.chains.values():
                 yield from c.rules
+
+    def each_chain_built(self, fn) -> None:
+        """Call fn(chain) for every chain whose rules are built: now for those built already
+        (all of them, unless the dump was loaded lazily), later for each as it is built. For
+        what is worked out rule by rule, such as who wrote each rule (platforms/recognise.py)."""
+        for t in self.tables.values():
+            for c in t.chains.values():
+                if c.pending is None:
+                    fn(c)
+        self._on_built.append(fn)
+
+    def chain_built(self, chain: Chain) -> None:
+        for fn in self._on_built:
+            fn(chain)
+
+    def rules_with(self, needles_of) -> Iterator[RuleModel]:
+        """The rules a question about the whole dump needs, in the order of rules():
+        `needles_of(table, chain)` gives the Needles to look for in that chain (EVERY_RULE for
+        all of it) or None to skip it. The answer may hold more rules than asked for, never
+        fewer: the caller still tests each rule. A lazily loaded dump builds only the chains
+        where a line holds a needle."""
+        for t in self.tables.values():
+            for c in t.chains.values():
+                needles = needles_of(t.name, c.name)
+                if needles is not None:
+                    yield from c.rules_with(needles)

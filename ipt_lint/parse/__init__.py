@@ -27,7 +27,7 @@ from .grammar import LineSyntaxError, parse_line_with_lark
 from .reader import decode, split_lines
 from .structure import build_rule
 
-__all__ = ["ParsedDump", "parse_text", "parse_bytes", "parse_line", "cap_per_line"]
+__all__ = ["ParsedDump", "parse_text", "parse_bytes", "parse_line", "line_node", "cap_per_line"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,45 @@ def parse_line(text: str, file: str, line: int) -> LineNode:
     return node
 
 
+def line_node(text: str, file: str, number: int, diagnostics: list[Diagnostic]) -> LineNode | None:
+    """One physical line -> its node, or None for an empty line or one iptables-restore fails
+    (the problem is added to `diagnostics`). The lazy loader (model/lazy.py) reads the rule
+    lines it defers through here too, so both ways of loading agree line by line."""
+    if text == "":
+        return None
+    if text.isspace():
+        diagnostics.append(
+            Diagnostic(
+                "IPT100",
+                "a line of only blanks is not an empty line to iptables-restore (`no command specified`)",
+                Span(file, number, 1),
+            )
+        )
+        return None
+    try:
+        node = parse_line(text, file, number)
+    except LineSyntaxError as exc:
+        diagnostics.append(Diagnostic("IPT100", exc.message, Span(file, number, exc.column)))
+        return None
+    if not isinstance(node, RuleLine) and node.span.column != 1:
+        word = text.split()[0]
+        diagnostics.append(
+            Diagnostic(
+                "IPT100",
+                f"Bad argument `{word}': `{word[0]}' is special only in column 1",
+                node.span,
+            )
+        )
+        return None
+    if isinstance(node, Commit) and text != "COMMIT":
+        diagnostics.append(Diagnostic("IPT100", "Bad argument `COMMIT': nothing may follow COMMIT on its line", node.span))
+        return None
+    if isinstance(node, RuleLine) and node.counters is not None and not text.startswith("["):
+        diagnostics.append(Diagnostic("IPT100", "Bad argument: counters must start the line", Span(file, number, 1)))
+        return None
+    return node
+
+
 # Protocols, matches and targets only ip6tables knows (after -p, -m or -j).
 _V6_ONLY_NAMES = frozenset({"ipv6-icmp", "icmpv6", "icmp6", "frag", "hbh", "dst", "rt", "mh",
                             "ipv6header", "eui64", "srh", "HL", "DNPT", "SNPT"})
@@ -64,41 +103,9 @@ def parse_text(text: str, file: str, family: str | None = None, *, undecodable: 
     lines, diagnostics = split_lines(text, file, undecodable)
     nodes: list[tuple[int, LineNode]] = []
     for pl in lines:
-        if pl.text == "":
-            continue
-        if pl.text.isspace():
-            diagnostics.append(
-                Diagnostic(
-                    "IPT100",
-                    "a line of only blanks is not an empty line to iptables-restore (`no command specified`)",
-                    Span(file, pl.number, 1),
-                )
-            )
-            continue
-        try:
-            node = parse_line(pl.text, file, pl.number)
-        except LineSyntaxError as exc:
-            diagnostics.append(Diagnostic("IPT100", exc.message, Span(file, pl.number, exc.column)))
-            continue
-        if not isinstance(node, RuleLine) and node.span.column != 1:
-            word = pl.text.split()[0]
-            diagnostics.append(
-                Diagnostic(
-                    "IPT100",
-                    f"Bad argument `{word}': `{word[0]}' is special only in column 1",
-                    node.span,
-                )
-            )
-            continue
-        if isinstance(node, Commit) and pl.text != "COMMIT":
-            diagnostics.append(Diagnostic("IPT100", "Bad argument `COMMIT': nothing may follow COMMIT on its line", node.span))
-            continue
-        if isinstance(node, RuleLine) and node.counters is not None and not pl.text.startswith("["):
-            diagnostics.append(
-                Diagnostic("IPT100", "Bad argument: counters must start the line", Span(file, pl.number, 1))
-            )
-            continue
-        nodes.append((pl.number, node))
+        node = line_node(pl.text, file, pl.number, diagnostics)
+        if node is not None:
+            nodes.append((pl.number, node))
 
     if lines and lines[-1].text == "COMMIT" and not text.endswith("\n"):
         diagnostics.append(
@@ -165,15 +172,19 @@ def cap_per_line(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     return out
 
 
-def detect_family(nodes: list[tuple[int, LineNode]]) -> tuple[str, str]:
-    """IPv4 or IPv6, from the header comment, then `-4`/`-6`, then the first address seen."""
+def detect_family(nodes: list[tuple[int, LineNode]], deferred=None) -> tuple[str, str]:
+    """IPv4 or IPv6, from the header comment, then `-4`/`-6`, then the first address seen.
+    `deferred(number)`: the RuleLine (or None) of a line the lazy loader left unread (its node
+    is DEFERRED), read here only if no header comment decides."""
     for _, node in nodes:
         if isinstance(node, Comment):
             if _V6_HEADER.match(node.text):
                 return "ipv6", f"header comment on line {node.span.line}"
             if _V4_HEADER.match(node.text):
                 return "ipv4", f"header comment on line {node.span.line}"
-    for _, node in nodes:
+    for number, node in nodes:
+        if node is DEFERRED:
+            node = deferred(number)
         if not isinstance(node, RuleLine):
             continue
         args = node.tokens
@@ -196,6 +207,10 @@ def detect_family(nodes: list[tuple[int, LineNode]]) -> tuple[str, str]:
                 if value[:1].isdigit() and "." in value:
                     return "ipv4", f"IPv4 address on line {node.span.line}"
     return "ipv4", "no evidence; IPv4 assumed"
+
+
+# Stands in a node list for a rule line the lazy loader has not read (see detect_family).
+DEFERRED = object()
 
 
 # Re-exported for convenience in tests and later stages.

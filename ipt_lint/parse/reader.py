@@ -80,3 +80,14 @@ def split_lines(text: str, file: str, undecodable: bool = False) -> tuple[list[P
             )
         lines.append(PhysicalLine(number, line))
     return lines, problems
+
+
+def plain_lines(text: str) -> list[str]:
+    """The physical lines as split_lines() cleans them (a final carriage return dropped, NUL as
+    a blank), without the problems: all the lazy loader needs, at a fraction of the cost."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if "\r" in text or "\x00" in text:
+        lines = [(line[:-1] if line.endswith("\r") else line).replace("\x00", " ") for line in lines]
+    return lines

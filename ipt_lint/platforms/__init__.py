@@ -12,7 +12,9 @@
         .bridges                   container bridge interface -> runtime
 
 Recognisers read only the model (names, interfaces, comments, chain layout); signatures are those
-of ../shared/docs/runtimes.md §7. "none" means hand-written or not recognised.
+of ../shared/docs/runtimes.md §7. "none" means hand-written or not recognised. Past chain names
+they ask the ruleset for rules with given words (Ruleset.rules_with, Needles), and a rule's
+producer is recorded when its chain is built, so a lazily loaded dump (trace) stays mostly unread.
 """
 
 from .base import NONE, RUNTIMES, Evidence, Platform, Recognition

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..model.types import Ruleset
+from ..model.types import Needles, Ruleset
 from .base import Evidence
 from .chains import CNI_COMMENT
 
@@ -20,9 +20,13 @@ def first_decl(ruleset: Ruleset, predicate) -> Evidence | None:
     return None
 
 
+_CNI_NAME = Needles("name:")  # CNI_COMMENT's words, in every rule it can match
+_IFACES = Needles("-i", "-o")  # -i, -o, --in-interface, --out-interface and their abbreviations
+
+
 def cni_comment_names(ruleset: Ruleset) -> set[str]:
     names = set()
-    for r in ruleset.rules():
+    for r in ruleset.rules_with(lambda table, chain: _CNI_NAME):
         c = r.comment()
         if c:
             m = CNI_COMMENT.match(c)
@@ -37,7 +41,7 @@ def ifaces_in_chains(ruleset: Ruleset, predicate) -> dict[str, int]:
     for _, c in all_chains(ruleset):
         if not predicate(c.name):
             continue
-        for r in c.rules:
+        for r in c.rules_with(_IFACES):
             for i in (r.in_iface, r.out_iface):
                 if i is not None and not i.iface.wildcard:
                     out.setdefault(i.iface.name, r.line)

@@ -10,8 +10,11 @@ Generations, told apart by chain layout:
 
 from __future__ import annotations
 
-from ..model.types import Ruleset
+from ..model.types import Needles, Ruleset
 from .base import Evidence, Platform
+
+_EXT_BRIDGES = Needles("docker-ext-bridges-v")
+_IFACES = Needles("-i", "-o")  # -i, -o, --in-interface, --out-interface and their abbreviations
 
 
 def _chains(ruleset: Ruleset, table: str) -> dict:
@@ -35,7 +38,7 @@ def generation(ruleset: Ruleset) -> tuple[str, list[Evidence]] | None:
         return Evidence(line, f":{name}", f"chain {name} exists")
 
     for c in filt.values():
-        for r in c.rules:
+        for r in c.rules_with(_EXT_BRIDGES):
             m = r.match("set")
             if m is not None:
                 ov = m.get("--match-set")
@@ -70,7 +73,7 @@ def bridges(ruleset: Ruleset) -> dict[str, int]:
             out.setdefault(iface.iface.name, rule.line)
 
     for name, chain in filt.items():
-        for r in chain.rules:
+        for r in chain.rules_with(_IFACES):  # every case below names an interface
             t = r.target.name if r.target else ""
             if t in ("DOCKER",) and r.out_iface and not r.out_iface.negated:
                 add(r.out_iface, r)
@@ -85,7 +88,7 @@ def bridges(ruleset: Ruleset) -> dict[str, int]:
             if name == "DOCKER-FORWARD" and r.in_iface and not r.in_iface.negated:
                 add(r.in_iface, r)
     for name, chain in nat.items():
-        for r in chain.rules:
+        for r in chain.rules_with(_IFACES):
             if name == "DOCKER" and r.in_iface and r.target and r.target.name == "RETURN":
                 add(r.in_iface, r)
             if name == "DOCKER" and r.in_iface and r.in_iface.negated and r.target and r.target.name == "DNAT":

@@ -41,21 +41,33 @@ def recognise(ruleset: Ruleset) -> Recognition:
 
     for table in ruleset.tables.values():
         for chain in table.chains.values():
-            owner = None if chain.builtin else chain_owner(chain.name)
-            if owner == "cni" and podman_cni and rec.platform("cni") is None:
-                owner = "podman"
+            owner = _chain_owner(chain, rec, podman_cni)
             if owner is not None:
                 rec.chain_owner[(table.name, chain.name)] = owner
-            for rule in chain.rules:
-                if chain.name == "DOCKER-USER":
-                    who = _docker_user_rule(rule)
-                elif owner is not None:
-                    who = owner
-                else:
-                    who = _builtin_rule(rule, rec, podman_cni)
-                if who != NONE:
-                    rec.rule_owner[id(rule)] = who
+
+    def rule_owners(chain) -> None:
+        owner = rec.chain_owner.get((chain.table, chain.name))
+        for rule in chain.rules:
+            if chain.name == "DOCKER-USER":
+                who = _docker_user_rule(rule)
+            elif owner is not None:
+                who = owner
+            else:
+                who = _builtin_rule(rule, rec, podman_cni)
+            if who != NONE:
+                rec.rule_owner[id(rule)] = who
+
+    # Rule by rule, once the platforms and bridges are known; a lazily loaded dump's chains
+    # as they are built (every rule's owner depends only on the rule, its chain and `rec`).
+    ruleset.each_chain_built(rule_owners)
     return rec
+
+
+def _chain_owner(chain, rec: Recognition, podman_cni: bool) -> str | None:
+    owner = None if chain.builtin else chain_owner(chain.name)
+    if owner == "cni" and podman_cni and rec.platform("cni") is None:
+        owner = "podman"
+    return owner
 
 
 def _docker_user_rule(rule: RuleModel) -> str:

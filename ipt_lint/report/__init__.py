@@ -6,6 +6,14 @@
     safe.py      escaping of dump content for the terminal
 """
 
-from .registry import FORMATS, render
-
 __all__ = ["FORMATS", "render"]
+
+
+def __getattr__(name: str):
+    # The finding reporters (and the checks they import) load on first use, so `trace` and
+    # `exposure`, which use only trace_text/exposure views and jsonout, do not pay for them.
+    if name in __all__:
+        from . import registry
+
+        return getattr(registry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

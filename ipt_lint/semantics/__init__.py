@@ -2,6 +2,10 @@
 
 Build an engine
 ---------------
+The ruleset may be loaded lazily (ipt_lint.model.load_lazily, what `trace` does): the engine reads
+whole-dump facts through ruleset.rules_with(Needles(...)), so only the chains a question needs and
+the chains a walk enters are built. Everything below answers the same either way.
+
     from ipt_lint.semantics import engine_for, build_engine
     engine = engine_for(ruleset, local=("192.0.2.10",), routes=("10.8.0.0/24=wg0",), ipsets=None,
                         interfaces=("eth0",))           # raises ValueError on a bad address/route

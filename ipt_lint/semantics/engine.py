@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import cached_property, partial
 
-from ..model.types import RuleModel, Ruleset
+from ..model.types import Needles, RuleModel, Ruleset
 from ..platforms import Recognition, recognise
 from .chainindex import CompiledChain
 from .coverage import Coverage, coverage
@@ -34,10 +34,14 @@ class Uncertain:
     reasons: tuple[str, ...]
 
 
+# -i, -o (and --in-interface, --out-interface, their abbreviations: all hold these) and -m physdev
+_IFACE_WORDS = Needles("-i", "-o", "physdev")
+
+
 def build_alphabet(ruleset: Ruleset, topology: Topology, extra=()) -> IfaceAlphabet:
     """Every interface name and prefix the rules, the topology and `extra` mention."""
     names, prefixes = set(extra), set()
-    for rule in ruleset.rules():
+    for rule in ruleset.rules_with(lambda table, chain: _IFACE_WORDS):
         for im in (rule.in_iface, rule.out_iface):
             if im is not None:
                 (prefixes if im.iface.wildcard else names).add(im.iface.name)
@@ -212,13 +216,22 @@ class Engine:
 
     def _local_notes(self, outcomes) -> list[str]:
         """When a rule testing addrtype matched on the way, say which addresses counted as local."""
-        lines = {s.line for o in outcomes for s in o.steps if s.kind == "rule" and s.line is not None}
-        for line in lines:
-            rule = self.rules_by_line.get(line)
+        steps = {(s.table, s.chain, s.line) for o in outcomes for s in o.steps if s.kind == "rule" and s.line is not None}
+        for table, chain, line in steps:
+            rule = self._rule_at(table, chain, line)
             if rule is not None and self.compiler.compile(rule).uses_local:
                 texts = [a.text for a in self.topology.local] + ["<host>"]
                 return ["addrtype LOCAL means this host's addresses: " + ", ".join(texts)]
         return []
+
+    def _rule_at(self, table: str, chain: str, line: int) -> RuleModel | None:
+        """The rule of `line`, found in the chain a step names (only the chains a journey
+        entered, which a lazily loaded dump has built; rules_by_line would build them all)."""
+        c = self.ruleset.chain(table, chain)
+        for r in c.rules if c is not None else ():
+            if r.line == line:
+                return r
+        return None
 
     # --- exposure -------------------------------------------------------------------------
 

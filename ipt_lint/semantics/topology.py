@@ -9,6 +9,8 @@
   SNAT sources, `-d X/32` in INPUT. Any other local address is the symbolic HOST value.
 
 Each fact carries the sentence that justifies it; the engine returns the ones a result used.
+Each inference reads only the chains it names and the rules holding its words (Needles), so on a
+lazily loaded dump (trace) it builds a few chains, not kube-proxy's 25k DNAT rules.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
-from ..model.types import Net, RuleModel, Ruleset
+from ..model import values as V
+from ..model.types import AddrMatch, Needles, Net, RuleModel, Ruleset
 from ..platforms import Recognition
 from .intervals import Intervals, iv_normalise
 
@@ -181,6 +184,15 @@ def _quote(rule: RuleModel) -> str:
     return f"line {rule.line} `{rule.text}`"
 
 
+# What each inference reads, as Needles (ruleset.rules_with): a lazily loaded dump builds only
+# the chains with such a line. Each is in every rule the inference can use.
+_DNAT = Needles("DNAT")
+_HOST_NAT = Needles("KUBE-NODEPORTS", "SNAT")  # -j KUBE-NODEPORTS, -j SNAT
+_HOST_NAT_RUNTIME = Needles("KUBE-NODEPORTS", "SNAT", "DNAT")
+_CTORIGDST = Needles("--ctorigdst")  # no shorter spelling: any is also one of --ctorigdstport
+_SERVICE_IPS = Needles("external IP", "loadbalancer IP")  # words of kube-proxy's comment
+
+
 class _Inference:
     def __init__(self, ruleset: Ruleset, rec: Recognition):
         self.rs = ruleset
@@ -291,23 +303,49 @@ class _Inference:
     def kube(self) -> None:
         nat = self.rs.tables.get("nat")
         seen = set()
+        hint_nets: dict[str, Net | None] = {}
+
+        def new_pod_net(text: str) -> bool:
+            """Could a rule whose `-s` is `text` add a pod network not seen yet?"""
+            if text not in hint_nets:
+                try:
+                    hint_nets[text] = self.pod_net(AddrMatch(False, V.parse_net_list(text, self.family)))
+                except ValueError:
+                    hint_nets[text] = None
+            n = hint_nets[text]
+            return n is not None and (n.value, n.prefixlen) not in seen
+
         for chain in nat.chains.values() if nat else ():
             if not chain.name.startswith(("KUBE-SVC-", "KUBE-EXT-", "KUBE-XLB-")):
                 continue
+            # Thousands of these chains repeat `-s POD_CIDR`: a chain whose every `-s` gives a
+            # network seen already (or none) adds nothing, and is not read rule by rule.
+            hints = chain.source_hints()
+            if hints is not None and not any(new_pod_net(h) for h in hints):
+                continue
             for r in chain.rules:
-                am = r.src
-                if am is None or len(am.nets) != 1:
-                    continue
-                n = am.nets[0]
-                if n.prefixlen is None or n.prefixlen >= self.bits - 1:
-                    continue
-                if (n.value, n.prefixlen) in seen:
+                n = self.pod_net(r.src)
+                if n is None or (n.value, n.prefixlen) in seen:
                     continue
                 seen.add((n.value, n.prefixlen))
                 self.add_route(n, None, "kube", f"pod network of kube-proxy, {_quote(r)}")
 
+    def pod_net(self, am: AddrMatch | None) -> Net | None:
+        """The network of a `-s` kube-proxy writes for its pod CIDR: one net, wider than /31."""
+        if am is None or len(am.nets) != 1:
+            return None
+        n = am.nets[0]
+        if n.prefixlen is None or n.prefixlen >= self.bits - 1:
+            return None
+        return n
+
+    def runtime_chain(self, table: str, chain: str) -> bool:
+        """May a rule of this chain be written by docker, podman or cni? (not when the chain's
+        name gives it to kube-proxy, ufw or firewalld)"""
+        return self.rec.chain_producer(table, chain) not in ("kube", "ufw", "firewalld")
+
     def dnat_targets(self) -> None:
-        for r in self.rs.rules():
+        for r in self.rs.rules_with(lambda table, chain: _DNAT if self.runtime_chain(table, chain) else None):
             t = r.target
             if t is None or t.name != "DNAT" or r.table != "nat":
                 continue
@@ -354,7 +392,9 @@ class _Inference:
 
         nat = self.rs.tables.get("nat")
         for chain in nat.chains.values() if nat else ():
-            for r in chain.rules:
+            # DNAT counts in a runtime's chains only; kube-proxy's 25k DNAT rules stay unread
+            needles = _HOST_NAT_RUNTIME if self.runtime_chain("nat", chain.name) else _HOST_NAT
+            for r in chain.rules_with(needles):
                 t = r.target
                 if t is None:
                     continue
@@ -379,7 +419,7 @@ class _Inference:
         # opened to before DNAT, i.e. one of this host's (Docker's docs restrict publishes so)
         filt = self.rs.tables.get("filter")
         for chain in filt.chains.values() if filt else ():
-            for r in chain.rules:
+            for r in chain.rules_with(_CTORIGDST):
                 m = r.match("conntrack")
                 ov = m.get("--ctorigdst") if m is not None else None
                 if ov is None or ov.negated or not ov.value or len(ov.value) != 1:
@@ -396,7 +436,7 @@ class _Inference:
     def service_addresses(self) -> None:
         """kube-proxy external IPs and load-balancer IPs: the network sends them to the nodes."""
         svc = self.chain("nat", "KUBE-SERVICES")
-        for r in svc.rules if svc else ():
+        for r in svc.rules_with(_SERVICE_IPS) if svc else ():
             comment = r.comment() or ""
             n = _single_net(r.dst)
             if n is None or n.prefixlen != self.bits or not comment.endswith(("external IP", "loadbalancer IP")):

@@ -1,0 +1,230 @@
+"""Loading a dump lazily: what `ipt-lint trace` does, so that one packet's journey through a
+100k-rule dump does not first turn 100k lines into rules.
+
+    load_lazily(data, file, family=None) -> Ruleset
+
+The result is a `Ruleset` like build_model()'s, and reads the same to everything that uses it.
+The difference is when rules are built: a first pass reads every line that is not a plain
+`-A CHAIN ...` exactly as parse_text() and build_model() do (table headers, chain declarations,
+COMMIT, comments, -I/-D/-F/-X/-N/-P, anything unusual), and for a plain `-A` line records only
+its number with the chain it appends to. A chain's lines become rules (parse_line, build_rule,
+the model's rule_model: the same code as the eager path, with the same line numbers and the
+chain names the line would have seen) the first time anything reads `chain.rules`: the walker
+entering it, or a question about the whole dump asking for rules with certain words in them
+(Ruleset.rules_with and Needles: platform recognition, topology, the interface alphabet).
+
+Why it is exact:
+* a line is deferred only when its chain word is certain: `-A ` then a word without quotes,
+  backslashes or tabs, which every tokeniser path reads as the second argument; building checks
+  it again and refuses to go on (an internal error, never a wrong answer) if not;
+* a rule's index is its place among the chain's rules: the chain's lines are built in order,
+  and an eager command on a chain (`-I`, `-D`, `-F`, a second spelling of -A) first builds its
+  deferred lines, so the replay order is the file's;
+* a deferred line that iptables-restore would fail (a syntax error) gives no rule, as in
+  build_model(); trace never shows the load's problems, so nothing else is lost.
+"""
+
+from __future__ import annotations
+
+from ..parse import ParsedDump, detect_family, line_node
+from ..parse.ast import Diagnostic, RuleLine
+from ..parse.extensions import builtin_option
+from ..parse.fastpath import parse_line_fast
+from ..parse.reader import decode, plain_lines
+from ..parse.structure import build_rule
+from .build import _Builder
+from .types import Chain, Needles, Ruleset
+
+
+def load_lazily(data: bytes, file: str, family: str | None = None) -> Ruleset:
+    """The dump's Ruleset, its `-A` lines built into rules chain by chain as they are read.
+    The load's problems are not reported (lint and exposure load eagerly for that)."""
+    text, _ = decode(data)
+    lines = plain_lines(text)
+    loader = _Loader(file, lines)
+    scratch: list[Diagnostic] = []
+    # (line number, node), or (line number, chain name) for an `-A` line left unread
+    nodes: list[tuple[int, object]] = []
+    for number, line in enumerate(lines, 1):
+        if line.startswith("-A "):
+            name = _chain_word(line)
+            if name is not None:
+                nodes.append((number, name))
+                continue
+        node = line_node(line, file, number, scratch)
+        if node is not None:
+            nodes.append((number, node))
+    if family is None:
+        family, _ = detect_family(nodes, loader.rule_line)
+    builder = _Builder(ParsedDump(file, family, (), (), ()))
+    loader.builder = builder
+    owner = loader.owner
+    for number, node in nodes:
+        if type(node) is str:
+            pending = builder.defer(node, number, loader.pending_for)
+            if pending is not None:
+                owner[number] = pending
+        elif isinstance(node, RuleLine):
+            rule, _ = build_rule(node, family, lines[number - 1])
+            if rule is not None:
+                builder.replay(rule)
+        else:
+            builder.replay(node)
+    ruleset, _ = builder.finish(len(lines))
+    loader.ruleset = ruleset
+    return ruleset
+
+
+def _chain_word(line: str) -> str | None:
+    """The chain of `-A CHAIN ...` when no tokeniser could read it otherwise, else None."""
+    end = line.find(" ", 3)
+    name = line[3:] if end < 0 else line[3:end]
+    if not name or '"' in name or "\\" in name or "\t" in name:
+        return None
+    return name
+
+
+class Pending:
+    """The unread `-A` lines of one chain: (line number, the table's chain names then)."""
+
+    __slots__ = ("chain", "lines", "loader")
+
+    def __init__(self, loader: _Loader, chain: Chain):
+        self.loader = loader
+        self.chain = chain
+        self.lines: list[tuple[int, frozenset[str]]] = []
+
+    def build_into(self, chain: Chain) -> None:
+        self.loader.build(chain, self.lines)
+
+    def may_hold(self, needles: Needles) -> bool:
+        """Could one of the lines hold a needle (outside its `-A CHAIN`)?"""
+        return self.loader.may_hold(self, needles)
+
+    def source_hints(self) -> set[str] | None:
+        """Every text a `-s` of these lines could have (a superset), or None when a line is too
+        unusual to tell without building it."""
+        hits = self.loader.lines_holding("-s")
+        out: set[str] = set()
+        for number, _ in self.lines:
+            if number not in hits:
+                continue  # no `-s`, `--source`, `--src` ... anywhere in the line
+            node = parse_line_fast(self.loader.lines[number - 1], "", number)
+            if node is None:
+                return None
+            tokens = node.tokens
+            for i, token in enumerate(tokens):
+                if "-s" not in token:
+                    continue
+                spelling, eq, inline = token.partition("=") if token.startswith("--") else (token, "", "")
+                spec = builtin_option(spelling)
+                if spec is None or spec.name != "-s":
+                    continue
+                if eq:
+                    out.add(inline)
+                elif i + 1 < len(tokens):
+                    out.add(tokens[i + 1])
+        return out
+
+
+class _Loader:
+    """What building a deferred line needs (the lines, the replay's builder), and the index
+    that answers Needles without building: where each needle occurs in the text."""
+
+    def __init__(self, file: str, lines: list[str]):
+        self.file = file
+        self.lines = lines
+        self.builder: _Builder | None = None
+        self.ruleset: Ruleset | None = None
+        self.owner: list[Pending | None] = [None] * (len(lines) + 1)  # line number -> its Pending
+        self._text: str | None = None
+        self._hits: dict[str, set[int]] = {}
+        self._holders: dict[str, set[Pending]] = {}
+        self._unsure: set[int] | None = None
+
+    def pending_for(self, chain: Chain) -> Pending:
+        return Pending(self, chain)
+
+    def rule_line(self, number: int) -> RuleLine | None:
+        """A deferred line's RuleLine, for family detection when no header comment decides."""
+        node = line_node(self.lines[number - 1], self.file, number, [])
+        return node if isinstance(node, RuleLine) else None
+
+    def build(self, chain: Chain, entries: list[tuple[int, frozenset[str]]]) -> None:
+        """Build `entries` (deferred lines of `chain`) into rules at the end of chain.built, as
+        parse_text() and build_model() would have built them."""
+        builder = self.builder
+        family = builder.family
+        scratch: list[Diagnostic] = []
+        for number, names in entries:
+            text = self.lines[number - 1]
+            node = line_node(text, self.file, number, scratch)
+            if node is None:
+                continue  # iptables-restore fails the line: no rule (as parse_text drops it)
+            rule, _ = build_rule(node, family, text)
+            if rule is None:
+                continue
+            if rule.command != "-A" or rule.chain != chain.name:
+                raise RuntimeError(f"lazy loading misread line {number} (chain {chain.name})")
+            mark = len(builder.problems)
+            chain.built.append(builder.rule_model(rule, chain.table, len(chain.built), names))
+            del builder.problems[mark:]  # trace reports no load problems
+        if self.ruleset is not None:
+            self.ruleset.chain_built(chain)
+
+    # --- needles ----------------------------------------------------------------------------
+
+    def text(self) -> str:
+        """The lines joined, quotes taken out: the needles are looked for here (Needles)."""
+        if self._text is None:
+            self._text = "\n".join(self.lines).replace('"', "")
+        return self._text
+
+    def lines_holding(self, word: str) -> set[int]:
+        """Numbers of the deferred lines where `word` occurs after `-A CHAIN`, plus every line
+        with a backslash (whose arguments may differ from its text)."""
+        got = self._hits.get(word)
+        if got is not None:
+            return got
+        text, owner = self.text(), self.owner
+        if self._unsure is None:
+            self._unsure = self._find("\\", text, owner, skip_prefix=False)
+        got = self._find(word, text, owner, skip_prefix=True) | self._unsure
+        self._hits[word] = got
+        return got
+
+    @staticmethod
+    def _find(word: str, text: str, owner: list, skip_prefix: bool) -> set[int]:
+        found: set[int] = set()
+        pos = text.find(word)
+        line, counted = 1, 0
+        while pos >= 0:
+            line += text.count("\n", counted, pos)
+            counted = pos
+            p = owner[line]
+            if p is not None and skip_prefix:
+                start = text.rfind("\n", 0, pos) + 1
+                if pos + len(word) <= start + 3 + len(p.chain.name):
+                    # in `-A NAME` itself, which is no argument the question is about
+                    # (`KUBE-NODEPORTS` would otherwise find every line of that chain)
+                    pos = text.find(word, pos + 1)
+                    continue
+            if p is not None:
+                found.add(line)
+            nl = text.find("\n", pos)  # one occurrence is enough: on to the next line
+            if nl < 0:
+                break
+            pos = text.find(word, nl)
+        return found
+
+    def may_hold(self, pending: Pending, needles: Needles) -> bool:
+        for word in needles.words:
+            if not word:
+                return True
+            holders = self._holders.get(word)
+            if holders is None:
+                owner = self.owner
+                holders = self._holders[word] = {owner[n] for n in self.lines_holding(word)}
+            if pending in holders:
+                return True
+        return False
