@@ -451,6 +451,7 @@ class GoalLookup:
 PORTS_WIDE = 1024  # port ranges wider than this are kept apart in an IntervalIndex
 
 
+@functools.lru_cache(maxsize=65536)
 def net_span(text: str):
     """(IP version, first, last address) of a network or address text; None if it is neither."""
     try:
@@ -748,24 +749,44 @@ def _disjoint(engine, fixes) -> bool:
                 simple.setdefault(d["proto"], []).append((port[0], port[1], i, d))
             else:
                 other.append((i, d))
+    sets: dict[int, object] = {}  # id(scope dict) -> its PacketSet, built once
+
+    def meet(d, dj) -> bool:
+        if _dst_apart(d, dj):
+            return False
+        for x in (d, dj):
+            if id(x) not in sets:
+                sets[id(x)] = engine.packets(**x)
+        return sets[id(d)].intersects(sets[id(dj)])
+
     for items in simple.values():
         items.sort(key=lambda x: x[:3])  # never compare the scopes themselves (dicts)
         reach = []  # (hi, i, d) of earlier ranges that may still overlap
         for lo, hi, i, d in items:
             reach = [x for x in reach if x[0] >= lo]
             for _hi, j, dj in reach:
-                if j != i and engine.packets(**d).intersects(engine.packets(**dj)):
+                if j != i and meet(d, dj):
                     return False
             reach.append((hi, i, d))
     for k, (i, d) in enumerate(other):
         for j, dj in other[k + 1 :]:
-            if i != j and engine.packets(**d).intersects(engine.packets(**dj)):
+            if i != j and meet(d, dj):
                 return False
         for items in simple.values():
             for _lo, _hi, j, dj in items:
-                if i != j and engine.packets(**d).intersects(engine.packets(**dj)):
+                if i != j and meet(d, dj):
                     return False
     return True
+
+
+def _dst_apart(a: Mapping, b: Mapping) -> bool:
+    """Do two scopes name destination networks that share no address? (Many fixes of one port
+    differ only in the address: a kube-proxy dump's load-balancer IPs.) False when unsure."""
+    da, db = a.get("dst"), b.get("dst")
+    if not (isinstance(da, str) and isinstance(db, str)):
+        return False
+    sa, sb = net_span(da), net_span(db)
+    return sa is not None and sb is not None and sa[0] == sb[0] and (sa[2] < sb[1] or sb[2] < sa[1])
 
 
 def verify_fix(engine_factory, ruleset: Ruleset, fix: Fix, goal: Goal, *, interfaces=()) -> Verification:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ipt_lint.checks.fixes import (
     Fix,
@@ -299,3 +301,25 @@ def test_disjoint_scopes_with_equal_ports_on_several_addresses(docker27):
          Goal(published("tcp", 8080))),
     ]
     FixVerifier(eng).verify_many(items)  # decides, one way or the other, without an exception
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.fixed_dictionaries(
+    {"proto": st.sampled_from(["tcp", "udp"]),
+     "dport": st.tuples(st.integers(1, 6), st.integers(0, 3)).map(lambda t: (t[0], t[0] + t[1]))},
+    optional={"dst": st.sampled_from(["10.0.0.0/30", "10.0.0.2/32", "10.0.0.4/32", "10.0.0.0/24",
+                                      "192.0.2.10/32", "0.0.0.0/0"])},
+), min_size=1, max_size=3), min_size=1, max_size=5))
+def test_disjoint_agrees_with_every_pair_compared(docker27, scopes):
+    """_disjoint's shortcuts (sorting by port, telling destinations apart without packet sets)
+    give the answer of comparing every pair of scopes from different fixes as packet sets."""
+    from ipt_lint.checks.fixes import _disjoint
+
+    _, eng = docker27
+    fixes = [Fix((), scope=tuple(s)) for s in scopes]
+    plain = not any(
+        eng.packets(**a).intersects(eng.packets(**b))
+        for i, fa in enumerate(scopes) for j, fb in enumerate(scopes) if i < j
+        for a in fa for b in fb
+    )
+    assert _disjoint(eng, fixes) == plain
