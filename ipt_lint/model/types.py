@@ -293,10 +293,12 @@ class Chain:
         return self.built
 
     def rules_with(self, needles: Needles) -> list[RuleModel]:
-        """The rules whose text holds one of `needles` (and maybe a few more): see Needles."""
+        """At least the rules whose text holds one of `needles`: see Needles. Unbuilt lines are
+        built only if one of them may hold a needle; rules already built are all returned (the
+        caller tests each rule anyway, and testing its text first would cost more than that)."""
         if self.pending is not None and self.pending.may_hold(needles):
             self.rules  # noqa: B018 - builds the pending lines
-        return [r for r in self.built if needles.may_hold(r.text)]
+        return self.built
 
     def source_hints(self) -> set[str] | None:
         """Every text a `-s` of the chain's rules may have (exact for built rules, a superset
