@@ -99,6 +99,13 @@ class ExposureAnalysis:
         self._dnat_targets = None
         self._uplinks = None
         self._verifier = None
+        self._cluster_ips = None
+
+    def cluster_ips(self) -> list[tuple[str, str, int, str, int]]:
+        """cluster_ips() of the dump, read once (EXP302 asks for them twice)."""
+        if self._cluster_ips is None:
+            self._cluster_ips = cluster_ips(self.ctx.ruleset)
+        return self._cluster_ips
 
     # -- interfaces --
 
@@ -1187,7 +1194,7 @@ def _services_reached(engine, services, interfaces, not_from=None):
 def service_reach(a: ExposureAnalysis):
     """(line of the PREROUTING jump to KUBE-SERVICES, services reached, services tried, witness),
     or None when no sampled ClusterIP is reachable from outside."""
-    services = cluster_ips(a.ctx.ruleset)[:SERVICE_SAMPLE]
+    services = a.cluster_ips()[:SERVICE_SAMPLE]
     reached, witness = _services_reached(a.engine, services, a.external)
     if not reached:
         return None
@@ -1205,10 +1212,14 @@ def service_fix(a: ExposureAnalysis, reached) -> Verification:
     pods = [r for r in a.engine.topology.routes if r.runtime == "kube" and r.prefixlen < (a.engine.topology.bits - 1)]
     if len(pods) != 1:
         return Verification(False, "the pod network is not known from the dump")
-    ips = [ipaddress.ip_address(ip) for ip, *_ in cluster_ips(a.ctx.ruleset)]
-    net = ipaddress.ip_network(ips[0])
-    while not all(ip in net for ip in ips):
-        net = net.supernet()
+    ips = [int(ipaddress.ip_address(ip)) for ip, *_ in a.cluster_ips()]
+    # the smallest network around the first ClusterIP that holds them all: its prefix ends
+    # above the highest bit in which any of them differs from the first
+    differ = 0
+    for ip in ips:
+        differ |= ip ^ ips[0]
+    bits = 128 if a.family == "ipv6" else 32
+    net = ipaddress.ip_network((ips[0], bits - differ.bit_length()), strict=False)
     pod = ipaddress.ip_network(pods[0].network)
     if net.prefixlen < 8 or net.overlaps(pod):
         return Verification(False, "the ClusterIPs do not form a network apart from the pod network")

@@ -287,10 +287,9 @@ def _rule_model(ruleset: Ruleset, table: Table, fr: FixRule, line: int) -> RuleM
 
     chain = table.chains[fr.chain]
     decls = [f":{fr.chain} {'ACCEPT' if chain.builtin else '-'} [0:0]"]
-    try:
-        words = shlex.split(fr.rule)
-    except ValueError as exc:
-        raise FixError(f"`{fr.rule}': {exc}") from None
+    words = _rule_words(fr.rule)
+    if isinstance(words, str):
+        raise FixError(f"`{fr.rule}': {words}")
     for i, w in enumerate(words[:-1]):
         if w in ("-j", "--jump", "-g", "--goto"):
             target = words[i + 1]
@@ -491,13 +490,22 @@ def judge(before, after, goals: Sequence[Goal]) -> list[Verification]:
     return out
 
 
+@functools.lru_cache(maxsize=65536)
+def _rule_words(rule: str) -> tuple[str, ...] | str:
+    """A fix rule's words as the shell splits them, or the reason it cannot (shlex is slow, and
+    verifying a thousand fixes asks for each rule's words several times)."""
+    try:
+        return tuple(shlex.split(rule))
+    except ValueError as exc:
+        return str(exc)
+
+
 def fix_interface_names(fix: Fix) -> tuple[str, ...]:
     """Interface names the fix's rules mention (-i/-o), so engines before and after tell them apart."""
     names = []
     for r in fix.rules:
-        try:
-            words = shlex.split(r.rule)
-        except ValueError:
+        words = _rule_words(r.rule)
+        if isinstance(words, str):
             continue
         for i, w in enumerate(words[:-1]):
             if w in ("-i", "-o", "--in-interface", "--out-interface"):
