@@ -39,7 +39,7 @@ def stops_traversal(rule: RuleModel, table: Table, ending: dict[str, bool]) -> b
     return False
 
 
-def chains_that_always_end(table: Table) -> dict[str, bool]:
+def chains_that_always_end(table: Table, plain: dict[str, RuleModel] | None = None) -> dict[str, bool]:
     """Chains whose traversal always ends in ACCEPT/DROP/REJECT (never returns to the caller):
     their last reachable rule is an unconditional ACCEPT, DROP or REJECT, or a jump/goto to such a
     chain. The least fixed point of that definition, found with a worklist over callers and
@@ -52,51 +52,65 @@ def chains_that_always_end(table: Table) -> dict[str, bool]:
     meanwhile, as the packet returns), an unconditional goto (the same, but the scan stops: the
     packet never comes back), and a conditional goto (the scan stops, as some packets return to
     our caller through it, and resumes after it once the callee is known to end). When a chain is
-    found to end, the rules waiting on it are taken up again: every rule is scanned at most once."""
+    found to end, the rules waiting on it are taken up again: every rule is scanned at most once.
+
+    `plain`: first_plain_stops(table), when the caller has it already."""
     chains = table.chains
-    ending: dict[str, bool] = {name: False for name in chains}
+    if plain is None:
+        plain = first_plain_stops(table)
+    if not any(_ends_outright(rule) for name, rule in plain.items() if not chains[name].builtin):
+        # The scan below stops at a chain's first plain stop (an unconditional RETURN, goto,
+        # ACCEPT, DROP or REJECT) and marks a chain ending only there, or through a jump to a
+        # chain already marked: with no ACCEPT, DROP or REJECT as the first plain stop of any
+        # chain, no chain ends. Kube-proxy's 36,000 chains have none, and the scan would ask
+        # each of their 74,000 jumps whether it is unconditional.
+        return dict.fromkeys(chains, False)
+    # Only the chains found to end are kept while scanning: few chains end, and a look-up that
+    # misses a small set is much cheaper than one that finds its name among 36,000 (kube-proxy).
+    ended: set[str] = set()
     # callee -> [(caller, resume index or -1 when the caller ends as soon as the callee does)]
     waiting: dict[str, list[tuple[str, int]]] = {}
     newly: list[str] = []
 
     def mark(name: str) -> None:
-        ending[name] = True
+        ended.add(name)
         newly.append(name)
 
     def scan(name: str, start: int) -> None:
+        # The target is looked at before the match: most rules (DNAT, MARK, LOG, RETURN ...)
+        # decide the same whatever they match, and `unconditional` is the costly question.
         rules = chains[name].rules
         for i in range(start, len(rules)):
             rule = rules[i]
             t = rule.target
             if t is None:
                 continue
-            if not rule.unconditional:
-                if t.kind == "verdict" and t.name == "RETURN":
-                    return  # some packets return to the caller here
-                if t.kind == "goto" and not ending.get(t.name, False):
-                    waiting.setdefault(t.name, []).append((name, i + 1))
-                    return  # ... and here, unless the chain gone to ends
-                continue
-            if t.kind == "verdict":
-                if t.name in ("ACCEPT", "DROP"):
-                    mark(name)
-                    return
+            kind = t.kind
+            if kind == "verdict":
                 if t.name == "RETURN":
+                    return  # some packets (all, when unconditional) return to the caller here
+                if t.name in ("ACCEPT", "DROP") and rule.unconditional:
+                    mark(name)
                     return
-                continue  # QUEUE and the like: the packet goes on
-            if t.kind == "extension":
-                if t.name in TERMINAL_EXTENSIONS:
+                continue  # a conditional verdict, QUEUE and the like: the packet may go on
+            if kind == "extension":
+                if t.name in TERMINAL_EXTENSIONS and rule.unconditional:
                     mark(name)
                     return
                 continue
-            if t.kind in ("jump", "goto"):
-                if ending.get(t.name, False):
-                    mark(name)
-                    return
-                waiting.setdefault(t.name, []).append((name, -1))
-                if t.kind == "goto":
-                    return  # the packet never comes back to this chain
+            if kind not in ("jump", "goto"):
                 continue
+            if not rule.unconditional:
+                if kind == "goto" and t.name not in ended:
+                    waiting.setdefault(t.name, []).append((name, i + 1))
+                    return  # some packets return to the caller here, unless the chain gone to ends
+                continue
+            if t.name in ended:
+                mark(name)
+                return
+            waiting.setdefault(t.name, []).append((name, -1))
+            if kind == "goto":
+                return  # the packet never comes back to this chain
 
     for name, chain in chains.items():
         if not chain.builtin:
@@ -104,13 +118,32 @@ def chains_that_always_end(table: Table) -> dict[str, bool]:
     while newly:
         callee = newly.pop()
         for caller, resume in waiting.pop(callee, ()):
-            if ending[caller]:
+            if caller in ended:
                 continue
             if resume < 0:
                 mark(caller)
             else:
                 scan(caller, resume)
-    return ending
+    return {name: name in ended for name in chains}
+
+
+def first_plain_stops(table: Table) -> dict[str, RuleModel]:
+    """Chain -> its first unconditional RETURN, goto, ACCEPT, DROP or REJECT: first_stop() as if
+    no chain always ended (jumps never stop)."""
+    out = {}
+    for chain in table.chains.values():
+        s = first_stop(chain, table, {})
+        if s is not None:
+            out[chain.name] = s
+    return out
+
+
+def _ends_outright(rule: RuleModel) -> bool:
+    """Does this (unconditional) rule end the chain by itself: ACCEPT, DROP or REJECT?"""
+    t = rule.target
+    if t.kind == "verdict":
+        return t.name in ("ACCEPT", "DROP")
+    return t.kind == "extension" and t.name in TERMINAL_EXTENSIONS
 
 
 # nf_tables validates a table by walking every chain reachable from a base (built-in) chain, one
@@ -127,6 +160,17 @@ def too_deep_jumps(table: Table, graph: ChainGraph) -> list[tuple[RuleModel, lis
     rule, the chain names from the built-in chain to the chain jumped to). Depths are the longest
     path from a built-in chain, capped at the limit, so cycles end and the work is at most
     NFT_JUMP_STACK_SIZE relaxations per edge; no recursion."""
+    longest = graph.longest_path()
+    if longest is not None and longest < NFT_JUMP_STACK_SIZE:
+        # The jump into a chain NFT_JUMP_STACK_SIZE levels down ends a path of that many jumps:
+        # without one (and without a cycle, where depths are capped rather than counted) there
+        # is nothing to find. The longest path of the 100k-rule kube-proxy benchmark is six.
+        return []
+    return deep_jumps_walk(table, graph)
+
+
+def deep_jumps_walk(table: Table, graph: ChainGraph) -> list[tuple[RuleModel, list[str]]]:
+    """too_deep_jumps() without the shortcut (the tests hold the shortcut to it)."""
     limit = NFT_JUMP_STACK_SIZE
     depth: dict[str, int] = {}
     parent: dict[str, str] = {}
@@ -174,16 +218,24 @@ def graph_of(ctx, table: Table) -> ChainGraph:
     return _shared(ctx, ("graph", table.name), lambda: ChainGraph.of(table))
 
 
+def _plain_stops_of(ctx, table: Table) -> dict[str, RuleModel]:
+    return _shared(ctx, ("plain stops", table.name), lambda: first_plain_stops(table))
+
+
 def ending_of(ctx, table: Table) -> dict[str, bool]:
     """chains_that_always_end(table), once per lint run."""
-    return _shared(ctx, ("ending", table.name), lambda: chains_that_always_end(table))
+    return _shared(ctx, ("ending", table.name), lambda: chains_that_always_end(table, _plain_stops_of(ctx, table)))
 
 
 def stops_of(ctx, table: Table) -> dict[str, RuleModel]:
     """Chain -> its first rule that stops every packet (first_stop), once per lint run."""
 
     def build():
-        ending = ending_of(ctx, table)
+        # only the chains that end: the same answers from .get(name, False), and a miss in a
+        # small dictionary is cheap (see chains_that_always_end)
+        ending = {name: True for name, ends in ending_of(ctx, table).items() if ends}
+        if not ending:
+            return dict(_plain_stops_of(ctx, table))  # no jump stops: the first plain stops
         out = {}
         for chain in table.chains.values():
             s = first_stop(chain, table, ending)
@@ -226,16 +278,16 @@ class UnreachableRule(Check):
         from .coverage import analysis, command
 
         with paused_gc():
-            semantic = analysis(ctx).stops if _may_stop_semantically(ctx.ruleset) else {}
+            semantic = _semantic_stops(analysis(ctx)) if _may_stop_semantically(ctx.ruleset) else {}
             found = []
             for table in ctx.ruleset.tables.values():
                 stops = stops_of(ctx, table)
                 for chain in table.chains.values():
                     stopper = stops.get(chain.name)
                     why = None
-                    later = next((r for r in chain.rules if id(r) in semantic), None) if semantic else None
-                    if later is not None:
-                        sem, sem_why = semantic[id(later)]
+                    sem_stop = semantic.get((table.name, chain.name)) if semantic else None
+                    if sem_stop is not None:
+                        sem, sem_why = sem_stop
                         if stopper is None or sem.index < stopper.index:
                             stopper, why = sem, sem_why
                     if stopper is None:
@@ -253,11 +305,24 @@ class UnreachableRule(Check):
         yield from found
 
 
+def _semantic_stops(coverage) -> dict[tuple[str, str], tuple[RuleModel, str]]:
+    """(table, chain) -> (stopper, why) for the chains where the coverage analysis found a rule
+    that stops every packet. It records that stop for every rule after it (id(rule) -> (stopper,
+    why)), all rules of one chain sharing one stopper: one pass over those records instead of a
+    scan of every chain's rules for the first of them."""
+    out: dict[tuple[str, str], tuple[RuleModel, str]] = {}
+    for stop in coverage.stops.values():
+        stopper = stop[0]
+        out.setdefault((stopper.table, stopper.chain), stop)
+    return out
+
+
 def first_stop(chain: Chain, table: Table, ending: dict[str, bool]) -> RuleModel | None:
     """The first rule of the chain that stops every packet (unconditional ACCEPT, DROP, REJECT,
     RETURN, goto, or a jump to a chain that always ends): every rule after it is unreachable."""
     for rule in chain.rules:
-        if rule.unconditional and stops_traversal(rule, table, ending):
+        # the target first: it rules out most rules without the costlier `unconditional`
+        if stops_traversal(rule, table, ending) and rule.unconditional:
             return rule
     return None
 
