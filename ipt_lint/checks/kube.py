@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 
+from ..semantics.packetset import PacketSet, box_box_sub, merge_boxes
 from .base import Check, CheckDoc, Related, Severity
 from .exposure import exposure_analysis, loopback_hosts
 from .fixes import Fix, FixRule, Verification, fix_text, fix_verifier
@@ -79,7 +80,7 @@ def localnet_services(engine, interfaces=(), skip=()):
         return []
     start = engine.outside(tuple(interfaces)) & engine.packets(dst="127.0.0.0/8")
     for proto, lo, hi in skip:
-        start = start - engine.packets(proto=proto, dport=(lo, hi))
+        start = minus(start, engine.packets(proto=proto, dport=(lo, hi)))
     rec = engine.recognition
     by_line = engine.rules_by_line
     out = []
@@ -95,6 +96,36 @@ def localnet_services(engine, interfaces=(), skip=()):
                 continue
         out.append(o)
     return out
+
+
+def minus(a: PacketSet, b: PacketSet) -> PacketSet:
+    """`a - b`, box for box as PacketSet.__sub__ gives it, without its final merge_boxes() when
+    that merge has nothing to do. Taking a thousand NodePorts out of `start` one by one leaves
+    a few boxes (one per protocol) that merge_boxes() would compare field by field every time;
+    that was most of K8S501's cost on a 100k-rule dump."""
+    space = a.space
+    pieces = list(a.boxes)
+    for c in b.boxes:
+        nxt = []
+        for x in pieces:
+            nxt.extend(box_box_sub(space, x, c))
+        pieces = nxt
+        if not pieces:
+            break
+    return PacketSet(space, pieces if nothing_to_merge(pieces) else merge_boxes(pieces))
+
+
+def nothing_to_merge(boxes, most: int = 8) -> bool:
+    """Would merge_boxes(boxes) return them as they are? Yes when every two of them differ in
+    at least two fields: merge_boxes drops duplicates and joins boxes that differ in one field
+    only. Looked at for short lists only (`most`); False means "do merge"."""
+    if len(boxes) > most:
+        return False
+    for i, b in enumerate(boxes):
+        for other in boxes[:i]:
+            if sum(1 for x, y in zip(b, other) if x != y) < 2:
+                return False
+    return True
 
 
 def nodeport_ranges(exposures) -> list[tuple[str, int, int]]:
@@ -146,10 +177,12 @@ class LocalnetExposure(Check):
         a = exposure_analysis(ctx)
         if a.rec.platform("kube") is None:
             return
-        localhost_nodeports = [
-            e for e in a.exposures if e.kind == "published" and e.runtime == "kube" and loopback_hosts(e)
-        ]
-        if not localhost_nodeports:
+        # only the first NodePort on 127.0.0.1 is named; the others need not be looked for
+        # (loopback_hosts parses addresses: thousands of NodePorts on a big cluster)
+        e0 = next(
+            (e for e in a.exposures if e.kind == "published" and e.runtime == "kube" and loopback_hosts(e)), None
+        )
+        if e0 is None:
             return
         skip = nodeport_ranges(a.exposures)
         exposed = localnet_services(a.engine, a.external, skip)
@@ -163,7 +196,6 @@ class LocalnetExposure(Check):
         related = []
         if nodeport_line is not None and nodeport_line != line:
             related.append(Related(file, nodeport_line, "NodePorts answer on every local address, 127.0.0.1 included"))
-        e0 = localhost_nodeports[0]
         if e0.dnat_line is not None:
             related.append(Related(file, e0.dnat_line, f"NodePort {e0.proto}/{e0.port_text()} on 127.0.0.1"))
         w = exposed[0].witness
