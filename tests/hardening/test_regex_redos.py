@@ -60,6 +60,7 @@ USAGE = {
     "ipt_lint.policy.config:_PORT_SPEC": ("match",),
     "ipt_lint.policy.suppressions:_COMMENT_DIRECTIVE": ("match",),
     "ipt_lint.policy.suppressions:_RULE_DIRECTIVE": ("search",),
+    "ipt_lint.policy.suppressions:_MAYBE_DIRECTIVE": ("search",),
     "ipt_lint.policy.suppressions:_KIND": ("match",),
     "ipt_lint.report.safe:_CONTROL": ("sub",),
     "ipt_lint.checks.sensitive_ports:_SPEC": ("match",),  # a --sensitive-ports value, not dump text
