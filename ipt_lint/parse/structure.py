@@ -121,8 +121,11 @@ def _shape(tokens: tuple[str, ...], family: str) -> tuple:
     naming = None
     for i, t in enumerate(tokens):
         if naming is not None:
-            # After -j/-g only the kind of name matters: a user chain is a user chain.
-            if naming in _JUMPS and t not in STANDARD_TARGETS and target_extension(t, family) is None:
+            # After -j/-g only the kind of name matters: a user chain is a user chain. A word
+            # that looks like an option stays itself: the -j/-g before it may be another
+            # option's value (`--comment -g -j ACCEPT`), and then this word is an option.
+            if (naming in _JUMPS and t[:1] != "-" and t != "!" and t not in STANDARD_TARGETS
+                    and target_extension(t, family) is None):
                 key.append(_CHAIN)
             else:
                 key.append(t)
@@ -252,7 +255,8 @@ def _compile(shape: tuple, family: str) -> _Plan:
         problems.append((code, message, i))
 
     def text(i: int) -> str:
-        return shape[i] if isinstance(shape[i], str) else TOK
+        """The token at i as the shape knows it, or TOK where the shape generalised it away."""
+        return shape[i] if isinstance(shape[i], str) and shape[i] is not _CHAIN else TOK
 
     def done(command=None, position=None, builtins=(), matches=(), target=None) -> _Plan:
         return _Plan(command, position, tuple(builtins), tuple(matches), target, tuple(problems))
