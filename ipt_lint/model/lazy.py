@@ -26,6 +26,8 @@ Why it is exact:
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 from ..parse import ParsedDump, detect_family, line_node
 from ..parse.ast import Diagnostic, RuleLine
 from ..parse.extensions import builtin_option
@@ -33,7 +35,8 @@ from ..parse.fastpath import parse_line_fast
 from ..parse.reader import decode, plain_lines
 from ..parse.structure import build_rule
 from .build import _Builder
-from .types import Chain, Needles, Ruleset
+from .textfacts import gives_one_rule, host_destination
+from .types import Chain, Needles, RuleModel, Ruleset
 
 
 def load_lazily(data: bytes, file: str, family: str | None = None) -> Ruleset:
@@ -85,17 +88,58 @@ def _chain_word(line: str) -> str | None:
 
 
 class Pending:
-    """The unread `-A` lines of one chain: (line number, the table's chain names then)."""
+    """The unread `-A` lines of one chain: (line number, the table's chain names then).
 
-    __slots__ = ("chain", "lines", "loader")
+    While every line certainly gives one rule (textfacts.gives_one_rule, true of any line
+    iptables-save writes), the k-th line is the chain's rule len(chain.built) + k, and a line can
+    be built on its own (rule(k)) with its exact index: a trace needs a few of KUBE-SERVICES'
+    thousands. Building the whole chain later reuses those rules, so each stays one object."""
+
+    __slots__ = ("chain", "lines", "loader", "early", "_sure")
 
     def __init__(self, loader: _Loader, chain: Chain):
         self.loader = loader
         self.chain = chain
         self.lines: list[tuple[int, frozenset[str]]] = []
+        self.early: dict[int, RuleModel] = {}  # k -> the rule of lines[k], built on its own
+        self._sure: bool | None = None
 
     def build_into(self, chain: Chain) -> None:
-        self.loader.build(chain, self.lines)
+        self.loader.build(chain, self.lines, self.early)
+
+    def countable(self) -> bool:
+        """Does every line give exactly one rule (so that lines and rules number alike)?"""
+        if self._sure is None:
+            text = self.loader.lines
+            self._sure = all(gives_one_rule(text[n - 1]) for n, _ in self.lines)
+        return self._sure
+
+    def rule(self, k: int) -> RuleModel:
+        """The rule of lines[k], built alone (only when countable())."""
+        got = self.early.get(k)
+        if got is None:
+            got = self.early[k] = self.loader.build_one(self.chain, self.lines[k], len(self.chain.built) + k)
+        return got
+
+    def host_dst(self, k: int) -> int | None:
+        """The single address lines[k]'s rule has as `-d`, when its text says so for certain."""
+        loader = self.loader
+        return host_destination(loader.lines[self.lines[k][0] - 1], loader.builder.family)
+
+    def position(self, number: int) -> int | None:
+        """k of the line numbered `number`, if it is one of these lines."""
+        k = bisect_left(self.lines, (number,))
+        return k if k < len(self.lines) and self.lines[k][0] == number else None
+
+    def holding(self, needles: Needles) -> list[int] | None:
+        """The k of every line that may hold one of `needles`, or None when that is not worth
+        asking line by line (every line, or lines that may not give one rule each)."""
+        if not all(needles.words) or not self.countable():
+            return None
+        numbers: set[int] = set()
+        for word in needles.words:
+            numbers.update(self.loader.holding(word).get(self, ()))
+        return sorted(k for k in map(self.position, numbers) if k is not None)
 
     def may_hold(self, needles: Needles) -> bool:
         """Could one of the lines hold a needle (outside its `-A CHAIN`)?"""
@@ -139,7 +183,7 @@ class _Loader:
         self.owner: list[Pending | None] = [None] * (len(lines) + 1)  # line number -> its Pending
         self._text: str | None = None
         self._hits: dict[str, set[int]] = {}
-        self._holders: dict[str, set[Pending]] = {}
+        self._holders: dict[str, dict[Pending, list[int]]] = {}
         self._unsure: set[int] | None = None
 
     def pending_for(self, chain: Chain) -> Pending:
@@ -150,27 +194,47 @@ class _Loader:
         node = line_node(self.lines[number - 1], self.file, number, [])
         return node if isinstance(node, RuleLine) else None
 
-    def build(self, chain: Chain, entries: list[tuple[int, frozenset[str]]]) -> None:
+    def build(self, chain: Chain, entries: list[tuple[int, frozenset[str]]], early: dict) -> None:
         """Build `entries` (deferred lines of `chain`) into rules at the end of chain.built, as
-        parse_text() and build_model() would have built them."""
-        builder = self.builder
-        family = builder.family
-        scratch: list[Diagnostic] = []
-        for number, names in entries:
-            text = self.lines[number - 1]
-            node = line_node(text, self.file, number, scratch)
-            if node is None:
-                continue  # iptables-restore fails the line: no rule (as parse_text drops it)
-            rule, _ = build_rule(node, family, text)
+        parse_text() and build_model() would have built them; entries[k] is early[k] when that
+        was built on its own already."""
+        fresh: list[RuleModel] = []
+        for k, entry in enumerate(entries):
+            rule = early.get(k)
             if rule is None:
-                continue
-            if rule.command != "-A" or rule.chain != chain.name:
-                raise RuntimeError(f"lazy loading misread line {number} (chain {chain.name})")
-            mark = len(builder.problems)
-            chain.built.append(builder.rule_model(rule, chain.table, len(chain.built), names))
-            del builder.problems[mark:]  # trace reports no load problems
+                rule = self._model(chain, entry, len(chain.built))
+                if rule is None:
+                    continue  # iptables-restore fails the line: no rule (as parse_text drops it)
+                fresh.append(rule)
+            chain.built.append(rule)
         if self.ruleset is not None:
-            self.ruleset.chain_built(chain)
+            self.ruleset.rules_built(chain, fresh)
+
+    def build_one(self, chain: Chain, entry: tuple[int, frozenset[str]], index: int) -> RuleModel:
+        """One deferred line of `chain`, which certainly gives a rule, at `index`."""
+        rule = self._model(chain, entry, index)
+        if rule is None:
+            raise RuntimeError(f"lazy loading miscounted line {entry[0]} (chain {chain.name})")
+        if self.ruleset is not None:
+            self.ruleset.rules_built(chain, [rule])
+        return rule
+
+    def _model(self, chain: Chain, entry: tuple[int, frozenset[str]], index: int) -> RuleModel | None:
+        number, names = entry
+        builder = self.builder
+        text = self.lines[number - 1]
+        node = line_node(text, self.file, number, [])
+        if node is None:
+            return None
+        rule, _ = build_rule(node, builder.family, text)
+        if rule is None:
+            return None
+        if rule.command != "-A" or rule.chain != chain.name:
+            raise RuntimeError(f"lazy loading misread line {number} (chain {chain.name})")
+        mark = len(builder.problems)
+        model = builder.rule_model(rule, chain.table, index, names)
+        del builder.problems[mark:]  # trace reports no load problems
+        return model
 
     # --- needles ----------------------------------------------------------------------------
 
@@ -219,12 +283,16 @@ class _Loader:
 
     def may_hold(self, pending: Pending, needles: Needles) -> bool:
         for word in needles.words:
-            if not word:
-                return True
-            holders = self._holders.get(word)
-            if holders is None:
-                owner = self.owner
-                holders = self._holders[word] = {owner[n] for n in self.lines_holding(word)}
-            if pending in holders:
+            if not word or pending in self.holding(word):
                 return True
         return False
+
+    def holding(self, word: str) -> dict[Pending, list[int]]:
+        """The deferred lines that may hold `word` (lines_holding), by the chain they go to."""
+        got = self._holders.get(word)
+        if got is None:
+            got = self._holders[word] = {}
+            owner = self.owner
+            for n in self.lines_holding(word):
+                got.setdefault(owner[n], []).append(n)
+        return got

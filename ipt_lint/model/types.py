@@ -293,10 +293,68 @@ class Chain:
         return self.built
 
     def rules_with(self, needles: Needles) -> list[RuleModel]:
-        """The rules whose text holds one of `needles` (and maybe a few more): see Needles."""
-        if self.pending is not None and self.pending.may_hold(needles):
+        """The rules whose text holds one of `needles` (and maybe a few more): see Needles. Of
+        unread lines, only those that may hold one are built, when they can be alone."""
+        pending = self.pending
+        if pending is None:
+            return [r for r in self.built if needles.may_hold(r.text)]
+        if not pending.may_hold(needles):
+            return [r for r in self.built if needles.may_hold(r.text)]
+        ks = pending.holding(needles)
+        if ks is None:
             self.rules  # noqa: B018 - builds the pending lines
-        return [r for r in self.built if needles.may_hold(r.text)]
+            return [r for r in self.built if needles.may_hold(r.text)]
+        out = [r for r in self.built if needles.may_hold(r.text)]
+        out += [r for r in map(pending.rule, ks) if needles.may_hold(r.text)]
+        return out
+
+    # Reading one rule at a time: the walker's compiled chains (semantics/chainindex.py) use
+    # these, so a lazily loaded chain of 10k rules builds only the rules a packet may meet.
+
+    def count(self) -> int:
+        """len(self.rules), without building the chain when its unread lines tell."""
+        pending = self.pending
+        if pending is not None and pending.countable():
+            return len(self.built) + len(pending.lines)
+        return len(self.rules)
+
+    def rule(self, i: int) -> RuleModel:
+        """self.rules[i] (0 <= i < count()), building no other unread line."""
+        pending = self.pending
+        n = len(self.built)
+        if pending is None or i < n:
+            return self.built[i]
+        if pending.countable():
+            return pending.rule(i - n)
+        return self.rules[i]
+
+    def host_dst(self, i: int) -> int | None:
+        """When rule i is unread and its text says for certain that its `-d` is exactly one
+        IPv4 address (`-d A.B.C.D/32`, not negated), that address; else None."""
+        pending = self.pending
+        k = i - len(self.built)
+        if pending is None or k < 0 or k in pending.early or not pending.countable():
+            return None
+        return pending.host_dst(k)
+
+    def pending_may_hold(self, needles: Needles) -> bool:
+        """May an unread line hold one of `needles`? (False when every line is built)"""
+        return self.pending is not None and self.pending.may_hold(needles)
+
+    def rule_on_line(self, line: int) -> RuleModel | None:
+        """The rule written on `line`, building no other unread line when it can."""
+        pending = self.pending
+        if pending is not None and pending.countable():
+            k = pending.position(line)
+            if k is not None:
+                return pending.rule(k)
+            chosen = self.built
+        else:
+            chosen = self.rules
+        for r in chosen:
+            if r.line == line:
+                return r
+        return None
 
     def source_hints(self) -> set[str] | None:
         """Every text a `-s` of the chain's rules may have (exact for built rules, a superset
@@ -354,7 +412,7 @@ class Ruleset:
     file: str
     family: str
     tables: dict[str, Table] = field(default_factory=dict)
-    # called with each chain whose rules a lazily loaded dump builds (see each_chain_built)
+    # called with the rules a lazily loaded dump builds, chain by chain (see each_rule_built)
     _on_built: list = field(default_factory=list, repr=False, compare=False)
 
     def chain(self, table: str, name: str) -> Chain | None:
@@ -366,19 +424,21 @@ class Ruleset:
             for c in t.chains.values():
                 yield from c.rules
 
-    def each_chain_built(self, fn) -> None:
-        """Call fn(chain) for every chain whose rules are built: now for those built already
-        (all of them, unless the dump was loaded lazily), later for each as it is built. For
-        what is worked out rule by rule, such as who wrote each rule (platforms/recognise.py)."""
+    def each_rule_built(self, fn) -> None:
+        """Call fn(chain, rules) for the rules built so far (all of them, unless the dump was
+        loaded lazily), and later for the rules of each chain as they are built, once each.
+        For what is worked out rule by rule, such as who wrote each rule (platforms/recognise.py)."""
         for t in self.tables.values():
             for c in t.chains.values():
-                if c.pending is None:
-                    fn(c)
+                if c.built:
+                    fn(c, c.built)
+                if c.pending is not None and c.pending.early:
+                    fn(c, list(c.pending.early.values()))
         self._on_built.append(fn)
 
-    def chain_built(self, chain: Chain) -> None:
+    def rules_built(self, chain: Chain, rules: list[RuleModel]) -> None:
         for fn in self._on_built:
-            fn(chain)
+            fn(chain, rules)
 
     def rules_with(self, needles_of) -> Iterator[RuleModel]:
         """The rules a question about the whole dump needs, in the order of rules():

@@ -52,6 +52,15 @@ def parse_line_fast(text: str, file: str, line: int) -> LineNode | None:
     return None
 
 
+def reads_rule_line(text: str) -> bool:
+    """Does parse_line_fast() read this line (one starting with `-`, no counters) as a RuleLine,
+    for certain? The same tests as _rule()'s first two ways, without building the node: the
+    lazy loader (model/lazy.py) counts a chain's rules from its lines' text with it."""
+    if '"' not in text:
+        return True
+    return "\\" not in text and "\t" not in text and text.isprintable() and _quoted_words(text, 0) is not None
+
+
 def _rule(text: str, file: str, line: int, start: int, counters: Counters | None) -> RuleLine | None:
     if '"' not in text:
         # The common case: no quotes, so arguments are words between spaces and tabs. str.split()

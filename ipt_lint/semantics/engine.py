@@ -225,13 +225,10 @@ class Engine:
         return []
 
     def _rule_at(self, table: str, chain: str, line: int) -> RuleModel | None:
-        """The rule of `line`, found in the chain a step names (only the chains a journey
-        entered, which a lazily loaded dump has built; rules_by_line would build them all)."""
+        """The rule of `line`, found in the chain a step names (building no other rule of a
+        lazily loaded dump; rules_by_line would build them all)."""
         c = self.ruleset.chain(table, chain)
-        for r in c.rules if c is not None else ():
-            if r.line == line:
-                return r
-        return None
+        return c.rule_on_line(line) if c is not None else None
 
     # --- exposure -------------------------------------------------------------------------
 
