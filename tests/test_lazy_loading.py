@@ -171,3 +171,19 @@ def test_a_trace_reads_few_rules_of_kube_services(tmp_path):
     assert svc.pending is not None
     read = len(svc.built) + len(svc.pending.early)
     assert read < svc.count() / 4, (read, svc.count())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 2001:db8::1/128 -j ACCEPT\nCOMMIT\n",
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p ipv6-icmp -j ACCEPT\nCOMMIT\n",
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -d 10.0.0.1/32 -j ACCEPT\nCOMMIT\n",
+        "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j DNAT --to-destination [2001:db8::5]:80\nCOMMIT\n",
+    ],
+)
+def test_without_a_header_comment_the_family_comes_from_the_unread_lines(text):
+    """detect_family reads the lines the first pass left unread (it once skipped them, and an
+    IPv6 dump without its header comment loaded as IPv4)."""
+    data = text.encode()
+    assert load_lazily(data, "t").family == build_model(parse_bytes(data, "t"))[0].family

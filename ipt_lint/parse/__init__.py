@@ -174,8 +174,9 @@ def cap_per_line(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
 
 def detect_family(nodes: list[tuple[int, LineNode]], deferred=None) -> tuple[str, str]:
     """IPv4 or IPv6, from the header comment, then `-4`/`-6`, then the first address seen.
-    `deferred(number)`: the RuleLine (or None) of a line the lazy loader left unread (its node
-    is DEFERRED), read here only if no header comment decides."""
+    `deferred(number)`: the RuleLine (or None) of a line the lazy loader left unread (in its
+    place the node list holds the line's chain name, a str), read here only if no header
+    comment decides."""
     for _, node in nodes:
         if isinstance(node, Comment):
             if _V6_HEADER.match(node.text):
@@ -183,7 +184,7 @@ def detect_family(nodes: list[tuple[int, LineNode]], deferred=None) -> tuple[str
             if _V4_HEADER.match(node.text):
                 return "ipv4", f"header comment on line {node.span.line}"
     for number, node in nodes:
-        if node is DEFERRED:
+        if type(node) is str:
             node = deferred(number)
         if not isinstance(node, RuleLine):
             continue
@@ -207,10 +208,6 @@ def detect_family(nodes: list[tuple[int, LineNode]], deferred=None) -> tuple[str
                 if value[:1].isdigit() and "." in value:
                     return "ipv4", f"IPv4 address on line {node.span.line}"
     return "ipv4", "no evidence; IPv4 assumed"
-
-
-# Stands in a node list for a rule line the lazy loader has not read (see detect_family).
-DEFERRED = object()
 
 
 # Re-exported for convenience in tests and later stages.
