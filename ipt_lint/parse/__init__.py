@@ -23,7 +23,7 @@ from .ast import (
     TableHeader,
 )
 from .fastpath import parse_line_fast
-from .grammar import LineSyntaxError, parse_line_with_lark
+from .errors import LineSyntaxError
 from .reader import decode, split_lines
 from .structure import build_rule
 
@@ -44,6 +44,9 @@ def parse_line(text: str, file: str, line: int) -> LineNode:
     """One physical line -> its node. Raises LineSyntaxError."""
     node = parse_line_fast(text, file, line)
     if node is None:
+        # imported here: Lark takes 20 ms to import, and a well-formed dump never needs it
+        from .grammar import parse_line_with_lark
+
         node = parse_line_with_lark(text, file, line)
     return node
 
