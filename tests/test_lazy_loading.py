@@ -187,3 +187,51 @@ def test_without_a_header_comment_the_family_comes_from_the_unread_lines(text):
     IPv6 dump without its header comment loaded as IPv4)."""
     data = text.encode()
     assert load_lazily(data, "t").family == build_model(parse_bytes(data, "t"))[0].family
+
+
+SRC_WORDS = """-s -s --src --source --sou=10.0.0.1 --so --s -d "-s" -"s" ! ! 10.0.0.0/8 10.244.0.0/16 "10.0.0.1 x"
+    -p tcp --sport 80 -m comment --comment "a -s b" kube-system --set-xmark 0x1/0x1 -j MARK \\ \t""".split(" ")
+
+
+@settings(max_examples=600, deadline=None, derandomize=True, database=None)
+@given(st.lists(st.sampled_from(SRC_WORDS), min_size=0, max_size=7), st.sampled_from(["", "-s 10.9.0.0/16 ", "! -s a "]))
+def test_the_source_texts_of_a_line_hold_every_source_of_its_rule(words, prefix):
+    """textfacts.source_texts (topology's pod networks) is a superset of the rule's `-s` values."""
+    from ipt_lint.model.textfacts import source_texts
+    from ipt_lint.parse.structure import build_rule
+
+    line = "-A X " + prefix + " ".join(words)
+    got = source_texts(line)
+    node = line_node(line, "t", 1, [])
+    if got is None or node is None:
+        return
+    rule = build_rule(node, "ipv4", line)[0]
+    for o in rule.builtins:
+        if o.name == "-s" and o.values:
+            assert o.values[0] in got, line
+
+
+NAMES = ["X", "KUBE-NODEPORTS", "a-s", "-s-s", "DNATX", "physdev"]
+WORDS = ["-s", "KUBE-NODEPORTS", "DNAT", "physdev", "name:", "-i", "\\"]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.lists(st.tuples(st.sampled_from(NAMES), st.lists(st.sampled_from([w for w in TRICKY + WORDS if "\n" not in w]),
+                                                          max_size=5)), max_size=8))
+def test_the_index_of_unread_lines_finds_every_argument_holding_a_word(rows):
+    """_Loader.lines_holding (what Needles questions read) misses no line with an argument that
+    holds the word, however often the word is also in the chain's own name."""
+    head = "*filter\n" + "".join(f":{n} - [0:0]\n" for n in NAMES)
+    body = "".join(f"-A {n} {' '.join(ws)}\n" for n, ws in rows)
+    text = head + body + "COMMIT\n"
+    ruleset = load_lazily(text.encode(), "t", "ipv4")
+    loader = ruleset.unread
+    lines = loader.lines
+    for word in WORDS:
+        got = loader.lines_holding(word)
+        for number, line in enumerate(lines, 1):
+            if loader.owner[number] is None:
+                continue
+            node = line_node(line, "t", number, [])
+            if isinstance(node, RuleLine) and any(word in t for t in node.tokens[2:]):
+                assert number in got, (word, line)

@@ -26,16 +26,17 @@ Why it is exact:
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 
-from ..parse import ParsedDump, detect_family, line_node
+from ..parse import ParsedDump, header_family, line_node, rules_family
 from ..parse.ast import Diagnostic, RuleLine
 from ..parse.extensions import builtin_option
 from ..parse.fastpath import parse_line_fast
 from ..parse.reader import decode, plain_lines
 from ..parse.structure import build_rule
 from .build import _Builder
-from .textfacts import gives_one_rule, host_destination
+from .textfacts import gives_one_rule, host_destination, source_texts
 from .types import Chain, Needles, RuleModel, Ruleset
 
 
@@ -45,37 +46,50 @@ def load_lazily(data: bytes, file: str, family: str | None = None) -> Ruleset:
     text, _ = decode(data)
     lines = plain_lines(text)
     loader = _Loader(file, lines)
-    scratch: list[Diagnostic] = []
-    # (line number, node), or (line number, chain name) for an `-A` line left unread
-    nodes: list[tuple[int, object]] = []
-    for number, line in enumerate(lines, 1):
-        if line.startswith("-A "):
-            name = _chain_word(line)
-            if name is not None:
-                nodes.append((number, name))
-                continue
-        node = line_node(line, file, number, scratch)
-        if node is not None:
-            nodes.append((number, node))
     if family is None:
-        family, _ = detect_family(nodes, loader.rule_line)
+        family = header_family(text)
+    if family is None:  # as detect_family(): from the first rule line that tells
+        family, _ = rules_family(_first_pass(lines, file, None), loader.rule_line)
     builder = _Builder(ParsedDump(file, family, (), (), ()))
     loader.builder = builder
-    owner = loader.owner
-    for number, node in nodes:
-        if type(node) is str:
-            pending = builder.defer(node, number, loader.pending_for)
-            if pending is not None:
-                owner[number] = pending
-        elif isinstance(node, RuleLine):
+    owner, pending_for = loader.owner, loader.pending_for
+    run: list[tuple[int, str]] = []  # consecutive `-A` lines left unread: deferred together
+    for number, node in _first_pass(lines, file, run):
+        if run:
+            builder.defer_all(run, pending_for, owner)
+            run.clear()
+        if isinstance(node, RuleLine):
             rule, _ = build_rule(node, family, lines[number - 1])
             if rule is not None:
                 builder.replay(rule)
-        else:
+        elif type(node) is not str:
             builder.replay(node)
+    if run:
+        builder.defer_all(run, pending_for, owner)
     ruleset, _ = builder.finish(len(lines))
     loader.ruleset = ruleset
+    ruleset.unread = loader
     return ruleset
+
+
+def _first_pass(lines: list[str], file: str, run: list | None):
+    """(line number, node) of every line parse_text() would give a node, in order, except
+    plain `-A CHAIN ...` lines, which are left unread: appended to `run` as (number, chain)
+    when it is a list (the caller empties it), else given as (number, chain) in place of the
+    node."""
+    scratch: list[Diagnostic] = []
+    for number, line in enumerate(lines, 1):
+        if line[:3] == "-A ":
+            name = _chain_word(line)
+            if name is not None:
+                if run is None:
+                    yield number, name
+                else:
+                    run.append((number, name))
+                continue
+        node = line_node(line, file, number, scratch)
+        if node is not None:
+            yield number, node
 
 
 def _chain_word(line: str) -> str | None:
@@ -149,26 +163,40 @@ class Pending:
         """Every text a `-s` of these lines could have (a superset), or None when a line is too
         unusual to tell without building it."""
         hits = self.loader.lines_holding("-s")
+        text = self.loader.lines
         out: set[str] = set()
         for number, _ in self.lines:
             if number not in hits:
                 continue  # no `-s`, `--source`, `--src` ... anywhere in the line
-            node = parse_line_fast(self.loader.lines[number - 1], "", number)
-            if node is None:
-                return None
-            tokens = node.tokens
-            for i, token in enumerate(tokens):
-                if "-s" not in token:
-                    continue
-                spelling, eq, inline = token.partition("=") if token.startswith("--") else (token, "", "")
-                spec = builtin_option(spelling)
-                if spec is None or spec.name != "-s":
-                    continue
-                if eq:
-                    out.add(inline)
-                elif i + 1 < len(tokens):
-                    out.add(tokens[i + 1])
+            line = text[number - 1]
+            got = source_texts(line)  # the line as iptables-save writes it, without tokenising
+            if got is None:
+                got = _source_tokens(line, number)
+                if got is None:
+                    return None
+            out.update(got)
         return out
+
+
+def _source_tokens(line: str, number: int) -> list[str] | None:
+    """The values of every argument of `line` that may be a `-s` option, from its tokens."""
+    node = parse_line_fast(line, "", number)
+    if node is None:
+        return None
+    tokens = node.tokens
+    out = []
+    for i, token in enumerate(tokens):
+        if "-s" not in token:
+            continue
+        spelling, eq, inline = token.partition("=") if token.startswith("--") else (token, "", "")
+        spec = builtin_option(spelling)
+        if spec is None or spec.name != "-s":
+            continue
+        if eq:
+            out.append(inline)
+        elif i + 1 < len(tokens):
+            out.append(tokens[i + 1])
+    return out
 
 
 class _Loader:
@@ -184,6 +212,7 @@ class _Loader:
         self._text: str | None = None
         self._hits: dict[str, set[int]] = {}
         self._holders: dict[str, dict[Pending, list[int]]] = {}
+        self._union: dict[tuple[str, ...], set[Pending]] = {}
         self._unsure: set[int] | None = None
 
     def pending_for(self, chain: Chain) -> Pending:
@@ -260,25 +289,27 @@ class _Loader:
     @staticmethod
     def _find(word: str, text: str, owner: list, skip_prefix: bool) -> set[int]:
         found: set[int] = set()
-        pos = text.find(word)
-        line, counted = 1, 0
-        while pos >= 0:
+        if len(word) == 1 and word not in text:  # (one character: str's search is memchr)
+            return found
+        line, counted, n = 1, 0, len(word)
+        # each match runs from the first occurrence on a line to the line's end, so the scan
+        # (re's literal search: about twice str.find's speed for a short word) goes on at the
+        # next line without a step in Python
+        for m in re.compile(re.escape(word) + "[^\n]*").finditer(text):
+            pos = m.start()
             line += text.count("\n", counted, pos)
             counted = pos
             p = owner[line]
-            if p is not None and skip_prefix:
-                start = text.rfind("\n", 0, pos) + 1
-                if pos + len(word) <= start + 3 + len(p.chain.name):
-                    # in `-A NAME` itself, which is no argument the question is about
-                    # (`KUBE-NODEPORTS` would otherwise find every line of that chain)
-                    pos = text.find(word, pos + 1)
+            if p is None:
+                continue
+            if skip_prefix:
+                prefix_end = text.rfind("\n", 0, pos) + 4 + len(p.chain.name)
+                # in `-A NAME` itself, which is no argument the question is about
+                # (`KUBE-NODEPORTS` would otherwise find every line of that chain): only an
+                # occurrence reaching past it counts
+                if pos + n <= prefix_end and text.find(word, prefix_end - n + 1, m.end()) < 0:
                     continue
-            if p is not None:
-                found.add(line)
-            nl = text.find("\n", pos)  # one occurrence is enough: on to the next line
-            if nl < 0:
-                break
-            pos = text.find(word, nl)
+            found.add(line)
         return found
 
     def may_hold(self, pending: Pending, needles: Needles) -> bool:
@@ -286,6 +317,15 @@ class _Loader:
             if not word or pending in self.holding(word):
                 return True
         return False
+
+    def holders(self, needles: Needles) -> set[Pending] | None:
+        """The Pendings with a line that may hold one of `needles` (None: every one)."""
+        if not all(needles.words):
+            return None
+        got = self._union.get(needles.words)
+        if got is None:
+            got = self._union[needles.words] = set().union(*(self.holding(w) for w in needles.words))
+        return got
 
     def holding(self, word: str) -> dict[Pending, list[int]]:
         """The deferred lines that may hold `word` (lines_holding), by the chain they go to."""

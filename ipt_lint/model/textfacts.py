@@ -19,6 +19,8 @@ from ..parse.fastpath import reads_rule_line
 # the chain). Octets as iptables prints them: no leading zeros, at most 255.
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _HOST_DST = re.compile(rf"-A [^ ]+ -d {_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}/32(?: |\Z)")
+# `-A CHAIN [!] -s VALUE `: the source where iptables-save writes it (kube-proxy's `! -s POD_CIDR`)
+_FIRST_SRC = re.compile(r'-A [^ ]+ (?:! )?-s ([^ \t"\\]+)(?: |\Z)')
 
 
 def gives_one_rule(text: str) -> bool:
@@ -42,13 +44,37 @@ def host_destination(text: str, family: str) -> int | None:
     # quotes only group words: without them every argument is a word (or several), and every
     # spelling of the destination option holds `-d` (`-"d"` is `-d` too)
     rest = text[m.end() :].replace('"', "")
-    if "-d" in rest:
-        for word in rest.replace("\t", " ").split(" "):
-            if "-d" not in word:
-                continue
-            spelling = word.split("=", 1)[0] if word.startswith("--") else word
-            spec = builtin_option(spelling)
-            if spec is not None and spec.name == "-d":
-                return None
+    if "-d" in rest and _names_option(rest, "-d"):
+        return None
     a, b, c, d = m.groups()
     return (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
+
+
+def source_texts(text: str) -> list[str] | None:
+    """Every text a `-s` of a deferred `-A` line's rule may have (a superset), or None when the
+    text does not tell for certain (then the line is tokenised). Exact for the line as
+    iptables-save writes it: `-s` right after the chain, no other source option."""
+    if "\\" in text:
+        return None
+    m = _FIRST_SRC.match(text)
+    if m is not None:
+        out, rest = [m.group(1)], text[m.end() :]
+    else:
+        end = text.find(" ", 3)  # after `-A CHAIN` (whose word the first pass checked)
+        out, rest = [], text[end:] if end >= 0 else ""
+    rest = rest.replace('"', "")
+    if "-s" in rest and _names_option(rest, "-s"):
+        return None
+    return out
+
+
+def _names_option(rest: str, name: str) -> bool:
+    """May a word of `rest` (quotes taken out) be a spelling of built-in option `name`?"""
+    for word in rest.replace("\t", " ").split(" "):
+        if name not in word:
+            continue
+        spelling = word.split("=", 1)[0] if word.startswith("--") else word
+        spec = builtin_option(spelling)
+        if spec is not None and spec.name == name:
+            return True
+    return False

@@ -414,6 +414,8 @@ class Ruleset:
     tables: dict[str, Table] = field(default_factory=dict)
     # called with the rules a lazily loaded dump builds, chain by chain (see each_rule_built)
     _on_built: list = field(default_factory=list, repr=False, compare=False)
+    # a lazily loaded dump's index of its unread lines (lazy._Loader: holders(needles))
+    unread: object = field(default=None, repr=False, compare=False)
 
     def chain(self, table: str, name: str) -> Chain | None:
         t = self.tables.get(table)
@@ -440,14 +442,26 @@ class Ruleset:
         for fn in self._on_built:
             fn(chain, rules)
 
-    def rules_with(self, needles_of) -> Iterator[RuleModel]:
-        """The rules a question about the whole dump needs, in the order of rules():
-        `needles_of(table, chain)` gives the Needles to look for in that chain (EVERY_RULE for
-        all of it) or None to skip it. The answer may hold more rules than asked for, never
-        fewer: the caller still tests each rule. A lazily loaded dump builds only the chains
-        where a line holds a needle."""
-        for t in self.tables.values():
+    def chains_with(self, needles: Needles, table: str | None = None) -> Iterator[Chain]:
+        """The chains (of `table`, or of every table) in dump order where a built rule or an unread
+        line may hold one of `needles`: any other chain's rules_with(needles) is empty. A lazily
+        loaded dump answers from its index of the text, without a call per chain."""
+        hot = self.unread.holders(needles) if self.unread is not None else None
+        if table is None:
+            tables = self.tables.values()
+        else:
+            tables = [self.tables[table]] if table in self.tables else []
+        for t in tables:
             for c in t.chains.values():
-                needles = needles_of(t.name, c.name)
-                if needles is not None:
-                    yield from c.rules_with(needles)
+                if c.built or (c.pending is not None and (hot is None or c.pending in hot)):
+                    yield c
+
+    def rules_with(self, needles: Needles, where=None) -> Iterator[RuleModel]:
+        """The rules a question about the whole dump needs, in the order of rules(): those
+        holding one of `needles` (EVERY_RULE for all) in the chains where `where(table, chain)`
+        holds (default: every chain). The answer may hold more rules than asked for, never
+        fewer: the caller still tests each rule. A lazily loaded dump builds only lines where
+        a needle may be."""
+        for c in self.chains_with(needles):
+            if where is None or where(c.table, c.name):
+                yield from c.rules_with(needles)

@@ -27,7 +27,8 @@ from .errors import LineSyntaxError
 from .reader import decode, split_lines
 from .structure import build_rule
 
-__all__ = ["ParsedDump", "parse_text", "parse_bytes", "parse_line", "line_node", "cap_per_line"]
+__all__ = ["ParsedDump", "parse_text", "parse_bytes", "parse_line", "line_node", "cap_per_line", "detect_family",
+           "header_family", "rules_family"]
 
 
 @dataclass(frozen=True)
@@ -175,17 +176,37 @@ def cap_per_line(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     return out
 
 
-def detect_family(nodes: list[tuple[int, LineNode]], deferred=None) -> tuple[str, str]:
-    """IPv4 or IPv6, from the header comment, then `-4`/`-6`, then the first address seen.
-    `deferred(number)`: the RuleLine (or None) of a line the lazy loader left unread (in its
-    place the node list holds the line's chain name, a str), read here only if no header
-    comment decides."""
+def detect_family(nodes: list[tuple[int, LineNode]]) -> tuple[str, str]:
+    """IPv4 or IPv6, from the header comment, then `-4`/`-6`, then the first address seen."""
     for _, node in nodes:
         if isinstance(node, Comment):
             if _V6_HEADER.match(node.text):
                 return "ipv6", f"header comment on line {node.span.line}"
             if _V4_HEADER.match(node.text):
                 return "ipv4", f"header comment on line {node.span.line}"
+    return rules_family(nodes)
+
+
+# the first comment line either header pattern matches (`^`: a comment starts its line)
+_ANY_HEADER = re.compile(r"^#.*\bip6?tables", re.M)
+
+
+def header_family(text: str) -> str | None:
+    """detect_family()'s answer from the header comment, read from the text of the whole dump
+    (the lazy loader's first pass makes no Comment nodes); None when no comment decides."""
+    m = _ANY_HEADER.search(text)
+    if m is None:
+        return None
+    end = text.find("\n", m.start())
+    line = text[m.start() : end if end >= 0 else len(text)]
+    return "ipv6" if _V6_HEADER.match(line) else "ipv4"
+
+
+def rules_family(nodes, deferred=None) -> tuple[str, str]:
+    """detect_family() after the header comments: `-4`/`-6`, then the first address seen.
+    `nodes` may be an iterator, read only up to the first evidence. `deferred(number)`: the
+    RuleLine (or None) of a line the lazy loader left unread (in its place `nodes` holds the
+    line's chain name, a str)."""
     for number, node in nodes:
         if type(node) is str:
             node = deferred(number)

@@ -41,7 +41,7 @@ _IFACE_WORDS = Needles("-i", "-o", "physdev")
 def build_alphabet(ruleset: Ruleset, topology: Topology, extra=()) -> IfaceAlphabet:
     """Every interface name and prefix the rules, the topology and `extra` mention."""
     names, prefixes = set(extra), set()
-    for rule in ruleset.rules_with(lambda table, chain: _IFACE_WORDS):
+    for rule in ruleset.rules_with(_IFACE_WORDS):
         for im in (rule.in_iface, rule.out_iface):
             if im is not None:
                 (prefixes if im.iface.wildcard else names).add(im.iface.name)

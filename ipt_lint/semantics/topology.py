@@ -345,7 +345,7 @@ class _Inference:
         return self.rec.chain_producer(table, chain) not in ("kube", "ufw", "firewalld")
 
     def dnat_targets(self) -> None:
-        for r in self.rs.rules_with(lambda table, chain: _DNAT if self.runtime_chain(table, chain) else None):
+        for r in self.rs.rules_with(_DNAT, where=self.runtime_chain):
             t = r.target
             if t is None or t.name != "DNAT" or r.table != "nat":
                 continue
@@ -390,8 +390,7 @@ class _Inference:
                 return None
             return n.value
 
-        nat = self.rs.tables.get("nat")
-        for chain in nat.chains.values() if nat else ():
+        for chain in self.rs.chains_with(_HOST_NAT_RUNTIME, "nat"):
             # DNAT counts in a runtime's chains only; kube-proxy's 25k DNAT rules stay unread
             needles = _HOST_NAT_RUNTIME if self.runtime_chain("nat", chain.name) else _HOST_NAT
             for r in chain.rules_with(needles):
@@ -417,8 +416,7 @@ class _Inference:
                 self.add_local(a, a, _addr(a, self.family), f"INPUT matches it as a destination, {_quote(r)}")
         # `-m conntrack --ctorigdst X` in filter: X is the address a forwarded connection was
         # opened to before DNAT, i.e. one of this host's (Docker's docs restrict publishes so)
-        filt = self.rs.tables.get("filter")
-        for chain in filt.chains.values() if filt else ():
+        for chain in self.rs.chains_with(_CTORIGDST, "filter"):
             for r in chain.rules_with(_CTORIGDST):
                 m = r.match("conntrack")
                 ov = m.get("--ctorigdst") if m is not None else None
