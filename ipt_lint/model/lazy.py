@@ -45,7 +45,7 @@ def load_lazily(data: bytes, file: str, family: str | None = None) -> Ruleset:
     The load's problems are not reported (lint and exposure load eagerly for that)."""
     text, _ = decode(data)
     lines = plain_lines(text)
-    loader = _Loader(file, lines)
+    loader = _Loader(file, lines, text)
     if family is None:
         family = header_family(text)
     if family is None:  # as detect_family(): from the first rule line that tells
@@ -203,9 +203,10 @@ class _Loader:
     """What building a deferred line needs (the lines, the replay's builder), and the index
     that answers Needles without building: where each needle occurs in the text."""
 
-    def __init__(self, file: str, lines: list[str]):
+    def __init__(self, file: str, lines: list[str], source: str):
         self.file = file
         self.lines = lines
+        self.source = source  # the decoded dump: the lines, joined by newlines
         self.builder: _Builder | None = None
         self.ruleset: Ruleset | None = None
         self.owner: list[Pending | None] = [None] * (len(lines) + 1)  # line number -> its Pending
@@ -270,7 +271,10 @@ class _Loader:
     def text(self) -> str:
         """The lines joined, quotes taken out: the needles are looked for here (Needles)."""
         if self._text is None:
-            self._text = "\n".join(self.lines).replace('"', "")
+            source = self.source
+            if "\r" in source or "\x00" in source:  # plain_lines() changed some lines
+                source = "\n".join(self.lines)
+            self._text = source.replace('"', "")  # (the lines, and a final newline)
         return self._text
 
     def lines_holding(self, word: str) -> set[int]:
@@ -313,10 +317,8 @@ class _Loader:
         return found
 
     def may_hold(self, pending: Pending, needles: Needles) -> bool:
-        for word in needles.words:
-            if not word or pending in self.holding(word):
-                return True
-        return False
+        hot = self.holders(needles)
+        return hot is None or pending in hot
 
     def holders(self, needles: Needles) -> set[Pending] | None:
         """The Pendings with a line that may hold one of `needles` (None: every one)."""

@@ -337,10 +337,6 @@ class Chain:
             return None
         return pending.host_dst(k)
 
-    def pending_may_hold(self, needles: Needles) -> bool:
-        """May an unread line hold one of `needles`? (False when every line is built)"""
-        return self.pending is not None and self.pending.may_hold(needles)
-
     def rule_on_line(self, line: int) -> RuleModel | None:
         """The rule written on `line`, building no other unread line when it can."""
         pending = self.pending

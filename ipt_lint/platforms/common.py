@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from ..model.types import Needles, Ruleset
 from .base import Evidence
 from .chains import CNI_COMMENT
@@ -28,12 +26,18 @@ def first_decl(ruleset: Ruleset, predicate, prefixes: tuple[str, ...]) -> Eviden
 
 
 def _with_prefix(names, prefixes: tuple[str, ...]):
-    """The names (in order) that start with one of `prefixes`, found by one regular expression
-    over all of them (a chain name holds no newline: the dump's lines are split at them)."""
-    joined = "\n".join(names)
-    pattern = re.compile("^(?:" + "|".join(map(re.escape, prefixes)) + ")[^\n]*", re.M)
-    for m in pattern.finditer(joined):
-        yield m.group()
+    """The names (in order) that start with one of `prefixes`, found by str.find in all of them
+    joined (a chain name holds no newline: the dump's lines are split at them)."""
+    joined = "\n" + "\n".join(names) + "\n"
+    starts = set()
+    for prefix in prefixes:
+        key = "\n" + prefix
+        i = joined.find(key)
+        while i >= 0:
+            starts.add(i + 1)
+            i = joined.find(key, i + 1)
+    for start in sorted(starts):
+        yield joined[start : joined.find("\n", start)]
 
 
 _CNI_NAME = Needles("name:")  # CNI_COMMENT's words, in every rule it can match

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 
-from ..model.types import Chain, Needles
+from ..model.types import Chain
 from .intervals import IntervalIndex, TooManyIntervals, iv_from_mask
 from .matches import MatchCompiler, RuleMatch
 from .space import CTDNAT, DPORT, ORIG_DPORT, YES, Space
@@ -26,7 +26,6 @@ NARROW_SPAN = 1 << 16  # destination intervals up to this size are indexed
 NARROW_PIECES = 8
 SHORT_CHAIN = 8  # rules
 NARROW_PORTS = 1024  # destination port sets up to this wide are indexed
-_ADDRTYPE = Needles("addrtype")
 
 
 class CompiledChain:
@@ -101,11 +100,9 @@ class CompiledChain:
                 port_entries.setdefault(field, []).extend((lo, hi, i) for lo, hi in ports)
             else:
                 wide.append(i)
-        # a chain without addrtype matches does not depend on which addresses are local (for an
-        # unread line, its text is asked: False when it may hold one, which only shares less)
-        if local_free and None in self._rules:
-            local_free = not chain.pending_may_hold(_ADDRTYPE)
-        self.local_free = local_free
+        # a chain without addrtype matches does not depend on which addresses are local; with
+        # lines left unread it is not known (False only means Engine.with_local recompiles it)
+        self.local_free = local_free and None not in self._rules
         self.dst_index = IntervalIndex(dst_entries)
         self.port_index = IntervalIndex(port_entries[DPORT])
         self.orig_port_index = IntervalIndex(port_entries[ORIG_DPORT])

@@ -390,9 +390,13 @@ class _Inference:
                 return None
             return n.value
 
+        common = {id(c) for c in self.rs.chains_with(_HOST_NAT, "nat")}
         for chain in self.rs.chains_with(_HOST_NAT_RUNTIME, "nat"):
             # DNAT counts in a runtime's chains only; kube-proxy's 25k DNAT rules stay unread
-            needles = _HOST_NAT_RUNTIME if self.runtime_chain("nat", chain.name) else _HOST_NAT
+            runtime = self.runtime_chain("nat", chain.name)
+            if not runtime and id(chain) not in common:
+                continue  # (a kube-proxy chain with a DNAT rule: nothing else to read in it)
+            needles = _HOST_NAT_RUNTIME if runtime else _HOST_NAT
             for r in chain.rules_with(needles):
                 t = r.target
                 if t is None:
