@@ -63,12 +63,12 @@ DECL_WORDS = ["X", "KUBE-SVC-A", "x:y", "a[b", "-", "ACCEPT", "DROP[", "D]", "",
 @settings(max_examples=800, deadline=None, derandomize=True, database=None)
 @given(st.lists(st.sampled_from(DECL_WORDS), min_size=1, max_size=4), st.sampled_from([" ", "  ", "\t"]))
 def test_the_split_reading_of_a_chain_declaration_is_the_regular_expressions(words, blank):
-    """fastpath._plain_decl answers only where _CHAIN matches, and with its groups."""
+    """fastpath.plain_decl answers only where _CHAIN matches, and with its groups."""
     from ipt_lint.parse.ast import ChainDecl, Counters, Span
-    from ipt_lint.parse.fastpath import _CHAIN, _plain_decl
+    from ipt_lint.parse.fastpath import _CHAIN, plain_decl
 
     text = ":" + blank.join(words)
-    got = _plain_decl(text, "f", 3)
+    got = plain_decl(text, "f", 3)
     if got is None:
         return
     m = _CHAIN.match(text)

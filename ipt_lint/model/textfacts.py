@@ -64,6 +64,8 @@ def source_texts(text: str) -> list[str] | None:
     iptables-save writes it: `-s` right after the chain, no other source option."""
     if "\\" in text:
         return None
+    if "-s" not in text and '-"' not in text:  # every spelling holds `-s`, or `-"` quoted
+        return []
     m = _FIRST_SRC.match(text)
     if m is not None:
         out, rest = [m.group(1)], text[m.end() :]

@@ -35,7 +35,7 @@ def parse_line_fast(text: str, file: str, line: int) -> LineNode | None:
         return Comment(Span(file, line, 1), text)
     if first == ":":
         if "\t" not in text:
-            decl = _plain_decl(text, file, line)
+            decl = plain_decl(text, file, line)
             if decl is not None:
                 return decl
         m = _CHAIN.match(text)
@@ -56,7 +56,7 @@ def parse_line_fast(text: str, file: str, line: int) -> LineNode | None:
     return None
 
 
-def _plain_decl(text: str, file: str, line: int) -> ChainDecl | None:
+def plain_decl(text: str, file: str, line: int) -> ChainDecl | None:
     """`:NAME POLICY [p:b]` as iptables-save writes it (single spaces, no tab): what _CHAIN
     gives, by splitting (a kube-proxy dump declares 35k chains). None: ask _CHAIN."""
     parts = text[1:].split(" ")
