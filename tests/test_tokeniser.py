@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from ipt_lint.parse import parse_line
 from ipt_lint.parse.ast import RuleLine
 
@@ -51,3 +54,23 @@ def test_columns_are_one_based_and_point_at_the_token():
 def test_counters_prefix():
     node = parse_line("[12:3456] -A INPUT -j ACCEPT", "f", 1)
     assert node.counters.packets == "12" and node.counters.bytes == "3456"
+
+
+DECL_WORDS = ["X", "KUBE-SVC-A", "x:y", "a[b", "-", "ACCEPT", "DROP[", "D]", "", "[0:0]", "[1:2:3]", "[a]b:c]", "[:1]",
+              "[1:]", "[[1:2]", "[1:2", "1:2]", "[1:2]x", "[a[:b]"]
+
+
+@settings(max_examples=800, deadline=None, derandomize=True, database=None)
+@given(st.lists(st.sampled_from(DECL_WORDS), min_size=1, max_size=4), st.sampled_from([" ", "  ", "\t"]))
+def test_the_split_reading_of_a_chain_declaration_is_the_regular_expressions(words, blank):
+    """fastpath.plain_decl answers only where _CHAIN matches, and with its groups."""
+    from ipt_lint.parse.ast import ChainDecl, Counters, Span
+    from ipt_lint.parse.fastpath import _CHAIN, plain_decl
+
+    text = ":" + blank.join(words)
+    got = plain_decl(text, "f", 3)
+    if got is None:
+        return
+    m = _CHAIN.match(text)
+    assert m is not None, text
+    assert got == ChainDecl(Span("f", 3, 1), m.group(1), m.group(2), Counters(m.group(3), m.group(4))), text

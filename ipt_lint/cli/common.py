@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import sys
 
-from rich.console import Console
-
 # A dump larger than this is refused with a clear message instead of exhausting memory: linting
 # takes about 40 bytes of memory per byte of dump (docs/bounds.md: a 50 MB dump peaks near 2 GB),
 # so the default keeps a run within a few GB. `ipt-lint --max-input-size MIB` (or the environment
@@ -75,7 +73,10 @@ def read_input(path: str, stdin_filename: str = "-", limit: int | None = None) -
 
 
 def console_for(color: str, file=None, width: int | None = None) -> Console:
-    """A rich console honouring --color, NO_COLOR and FORCE_COLOR (rich reads the two variables)."""
+    """A rich console honouring --color, NO_COLOR and FORCE_COLOR (rich reads the two variables).
+    rich is imported here, for text output only (`--format json` needs none of its 15 ms)."""
+    from rich.console import Console
+
     kwargs = {"file": file or sys.stdout, "highlight": False, "emoji": False, "markup": False}
     if width:
         kwargs["width"] = width

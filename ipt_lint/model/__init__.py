@@ -3,7 +3,8 @@
     build_model(parsed) -> (Ruleset, diagnostics)
     load_lazily(data, file, family=None) -> Ruleset     the same rules, each chain built when first
                                                        read (what trace uses; see lazy.py)
-    ruleset.rules_with(needles_of) -> the rules a whole-dump question needs (Needles, EVERY_RULE)
+    ruleset.rules_with(needles, where=None) -> the rules a whole-dump question needs (Needles, EVERY_RULE)
+    ruleset.chains_with(needles, table=None) -> the chains where such a rule may be
 """
 
 from .build import build_model

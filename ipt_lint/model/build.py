@@ -120,23 +120,33 @@ class _Builder:
         elif isinstance(node, Rule):
             self.command(node)
 
-    def defer(self, chain_name: str, number: int, pending_of):
-        """An `-A CHAIN ...` line left unread (lazy loading): the chain it goes to, if that chain
-        exists now, records it for later, with the chain names a rule would see now.
-        `pending_of(chain)` makes the lazy loader's record of a chain's unread lines; returns
-        that record, or None when the line gives no rule."""
+    def defer_all(self, entries: list[tuple[int, str]], pending_of, owner: list) -> None:
+        """Consecutive `-A CHAIN ...` lines left unread (lazy loading), as (line number, chain):
+        each is recorded with its chain, if that chain exists now, together with the chain
+        names a rule would see now (a line of no chain gives no rule: IPT102, or `rule outside
+        a table`). `pending_of(chain)` makes the lazy loader's record of a chain's unread
+        lines; owner[number] is set to it."""
         table = self.table
         if table is None:
-            return None  # `rule outside a table`: no rule, as command() does
-        chain = table.chains.get(chain_name)
-        if chain is None:
-            return None  # IPT102: no rule
+            return
+        chains = table.chains
         if self._names is None:
-            self._names = frozenset(table.chains)
-        if chain.pending is None:
-            chain.pending = pending_of(chain)
-        chain.pending.lines.append((number, self._names))
-        return chain.pending
+            self._names = frozenset(chains)
+        names = self._names
+        last, pending = None, None
+        for number, name in entries:
+            if name != last:  # a chain's lines come together: look it up once per run of them
+                last = name
+                chain = chains.get(name)
+                if chain is None:
+                    pending = None
+                else:
+                    pending = chain.pending
+                    if pending is None:
+                        pending = chain.pending = pending_of(chain)
+            if pending is not None:
+                pending.lines.append((number, names))
+                owner[number] = pending
 
     def finish(self, last: int) -> tuple[Ruleset, list[Diagnostic]]:
         if self.table is not None:

@@ -23,11 +23,12 @@ from .ast import (
     TableHeader,
 )
 from .fastpath import parse_line_fast
-from .grammar import LineSyntaxError, parse_line_with_lark
+from .errors import LineSyntaxError
 from .reader import decode, split_lines
 from .structure import build_rule
 
-__all__ = ["ParsedDump", "parse_text", "parse_bytes", "parse_line", "line_node", "cap_per_line"]
+__all__ = ["ParsedDump", "parse_text", "parse_bytes", "parse_line", "line_node", "cap_per_line", "detect_family",
+           "header_family", "rules_family"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,9 @@ def parse_line(text: str, file: str, line: int) -> LineNode:
     """One physical line -> its node. Raises LineSyntaxError."""
     node = parse_line_fast(text, file, line)
     if node is None:
+        # imported here: Lark takes 20 ms to import, and a well-formed dump never needs it
+        from .grammar import parse_line_with_lark
+
         node = parse_line_with_lark(text, file, line)
     return node
 
@@ -172,18 +176,39 @@ def cap_per_line(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     return out
 
 
-def detect_family(nodes: list[tuple[int, LineNode]], deferred=None) -> tuple[str, str]:
-    """IPv4 or IPv6, from the header comment, then `-4`/`-6`, then the first address seen.
-    `deferred(number)`: the RuleLine (or None) of a line the lazy loader left unread (its node
-    is DEFERRED), read here only if no header comment decides."""
+def detect_family(nodes: list[tuple[int, LineNode]]) -> tuple[str, str]:
+    """IPv4 or IPv6, from the header comment, then `-4`/`-6`, then the first address seen."""
     for _, node in nodes:
         if isinstance(node, Comment):
             if _V6_HEADER.match(node.text):
                 return "ipv6", f"header comment on line {node.span.line}"
             if _V4_HEADER.match(node.text):
                 return "ipv4", f"header comment on line {node.span.line}"
+    return rules_family(nodes)
+
+
+# the first comment line either header pattern matches (`^`: a comment starts its line)
+_ANY_HEADER = re.compile(r"^#.*\bip6?tables", re.M)
+
+
+def header_family(text: str) -> str | None:
+    """detect_family()'s answer from the header comment, read from the text of the whole dump
+    (the lazy loader's first pass makes no Comment nodes); None when no comment decides."""
+    m = _ANY_HEADER.search(text)
+    if m is None:
+        return None
+    end = text.find("\n", m.start())
+    line = text[m.start() : end if end >= 0 else len(text)]
+    return "ipv6" if _V6_HEADER.match(line) else "ipv4"
+
+
+def rules_family(nodes, deferred=None) -> tuple[str, str]:
+    """detect_family() after the header comments: `-4`/`-6`, then the first address seen.
+    `nodes` may be an iterator, read only up to the first evidence. `deferred(number)`: the
+    RuleLine (or None) of a line the lazy loader left unread (in its place `nodes` holds the
+    line's chain name, a str)."""
     for number, node in nodes:
-        if node is DEFERRED:
+        if type(node) is str:
             node = deferred(number)
         if not isinstance(node, RuleLine):
             continue
@@ -207,10 +232,6 @@ def detect_family(nodes: list[tuple[int, LineNode]], deferred=None) -> tuple[str
                 if value[:1].isdigit() and "." in value:
                     return "ipv4", f"IPv4 address on line {node.span.line}"
     return "ipv4", "no evidence; IPv4 assumed"
-
-
-# Stands in a node list for a rule line the lazy loader has not read (see detect_family).
-DEFERRED = object()
 
 
 # Re-exported for convenience in tests and later stages.

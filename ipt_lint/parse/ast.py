@@ -38,6 +38,14 @@ class Counters:
     packets: str
     bytes: str
 
+    # stores through the slots (ipt_lint.frozen): one per chain declaration, 35k in a kube dump
+    def __init__(self, packets, bytes):  # noqa: A002 - the field's name
+        _counters_packets(self, packets)
+        _counters_bytes(self, bytes)
+
+
+(_counters_packets, _counters_bytes) = slot_setters(Counters)
+
 
 _new_span = tuple.__new__
 
@@ -62,6 +70,16 @@ class ChainDecl:
     name: str
     policy: str
     counters: Counters | None
+
+    # stores through the slots (ipt_lint.frozen): a kube-proxy dump declares 35k chains
+    def __init__(self, span, name, policy, counters):
+        _chain_decl_span(self, span)
+        _chain_decl_name(self, name)
+        _chain_decl_policy(self, policy)
+        _chain_decl_counters(self, counters)
+
+
+(_chain_decl_span, _chain_decl_name, _chain_decl_policy, _chain_decl_counters) = slot_setters(ChainDecl)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,9 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedInput
 
 from .ast import Arg, ChainDecl, Comment, Commit, Counters, LineNode, RuleLine, Span, TableHeader
+from .errors import LineSyntaxError
+
+__all__ = ["LineSyntaxError", "lark_parser", "parse_line_with_lark", "grammar_text", "unquote", "LineBuilder"]
 
 GRAMMAR_NAME = "iptables_save.lark"
 
@@ -115,13 +118,6 @@ class LineBuilder(Transformer):
     def unterminated(self, items):
         text, _ = unquote(str(items[0]))
         return Arg(text, items[0].column, quoted=True, unterminated=True)
-
-
-class LineSyntaxError(Exception):
-    def __init__(self, message: str, column: int):
-        super().__init__(message)
-        self.message = message
-        self.column = column
 
 
 def parse_line_with_lark(text: str, file: str, line: int) -> LineNode:

@@ -10,17 +10,19 @@ from .common import cni_comment_names, first_decl, ifaces_in_chains
 def detect(ruleset: Ruleset) -> Platform | None:
     plugins = []
     evidence = []
-    ev = first_decl(ruleset, lambda n: n.startswith("CNI-") and len(n) == 28 and not n.startswith("CNI-DN-"))
+    ev = first_decl(ruleset, lambda n: n.startswith("CNI-") and len(n) == 28 and not n.startswith("CNI-DN-"), ("CNI-",))
     names = cni_comment_names(ruleset)
     if ev is not None or names - {"podman"}:
         plugins.append("bridge")
         if ev:
             evidence.append(ev)
-    ev = first_decl(ruleset, lambda n: n.startswith("CNI-HOSTPORT-") or n.startswith("CNI-DN-"))
+    ev = first_decl(ruleset, lambda n: n.startswith("CNI-HOSTPORT-") or n.startswith("CNI-DN-"), ("CNI-HOSTPORT-", "CNI-DN-"))
     if ev is not None:
         plugins.append("portmap")
         evidence.append(ev)
-    ev = first_decl(ruleset, lambda n: n in ("CNI-FORWARD", "CNI-ADMIN") or n.startswith("CNI-ISOLATION-STAGE"))
+    ev = first_decl(
+        ruleset, lambda n: n in ("CNI-FORWARD", "CNI-ADMIN") or n.startswith("CNI-ISOLATION-STAGE"), ("CNI-",)
+    )
     if ev is not None:
         plugins.append("firewall")
         evidence.append(ev)

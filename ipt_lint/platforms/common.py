@@ -13,11 +13,31 @@ def all_chains(ruleset: Ruleset):
             yield t.name, c
 
 
-def first_decl(ruleset: Ruleset, predicate) -> Evidence | None:
-    for table, c in all_chains(ruleset):
-        if predicate(c.name):
-            return Evidence(c.span.line if c.span else None, f":{c.name}", f"chain {c.name} in table {table}")
+def first_decl(ruleset: Ruleset, predicate, prefixes: tuple[str, ...]) -> Evidence | None:
+    """The first chain (in dump order) whose name satisfies `predicate`; every such name starts
+    with one of `prefixes`. Only names with a prefix are tested: a kube-proxy dump has 35k
+    chains, and the recognisers ask this a dozen times."""
+    for t in ruleset.tables.values():
+        for name in _with_prefix(t.chains, prefixes):
+            if predicate(name):
+                c = t.chains[name]
+                return Evidence(c.span.line if c.span else None, f":{c.name}", f"chain {c.name} in table {t.name}")
     return None
+
+
+def _with_prefix(names, prefixes: tuple[str, ...]):
+    """The names (in order) that start with one of `prefixes`, found by str.find in all of them
+    joined (a chain name holds no newline: the dump's lines are split at them)."""
+    joined = "\n" + "\n".join(names) + "\n"
+    starts = set()
+    for prefix in prefixes:
+        key = "\n" + prefix
+        i = joined.find(key)
+        while i >= 0:
+            starts.add(i + 1)
+            i = joined.find(key, i + 1)
+    for start in sorted(starts):
+        yield joined[start : joined.find("\n", start)]
 
 
 _CNI_NAME = Needles("name:")  # CNI_COMMENT's words, in every rule it can match
@@ -26,7 +46,7 @@ _IFACES = Needles("-i", "-o")  # -i, -o, --in-interface, --out-interface and the
 
 def cni_comment_names(ruleset: Ruleset) -> set[str]:
     names = set()
-    for r in ruleset.rules_with(lambda table, chain: _CNI_NAME):
+    for r in ruleset.rules_with(_CNI_NAME):
         c = r.comment()
         if c:
             m = CNI_COMMENT.match(c)

@@ -8,8 +8,9 @@ from .common import first_decl
 
 
 def detect(ruleset: Ruleset) -> Platform | None:
-    ev = first_decl(ruleset, lambda n: n in ("INPUT_ZONES", "INPUT_direct", "INPUT_dispatch"))
+    names = ("INPUT_ZONES", "INPUT_direct", "INPUT_dispatch")
+    ev = first_decl(ruleset, lambda n: n in names, names)
     if ev is None:
         return None
-    new = first_decl(ruleset, lambda n: n == "INPUT_dispatch")
+    new = first_decl(ruleset, lambda n: n == "INPUT_dispatch", ("INPUT_dispatch",))
     return Platform("firewalld", "2.x" if new else "old", (ev,))

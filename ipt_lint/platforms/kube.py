@@ -8,7 +8,8 @@ from .common import all_chains, first_decl
 
 
 def detect(ruleset: Ruleset) -> Platform | None:
-    ev = first_decl(ruleset, lambda n: n in ("KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-FORWARD", "KUBE-POSTROUTING"))
+    names = ("KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-FORWARD", "KUBE-POSTROUTING")
+    ev = first_decl(ruleset, lambda n: n in names, names)
     if ev is None:
         return None
     details = []

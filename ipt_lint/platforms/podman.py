@@ -8,7 +8,7 @@ from .common import cni_comment_names, first_decl, ifaces_in_chains
 
 
 def detect(ruleset: Ruleset) -> Platform | None:
-    ev = first_decl(ruleset, lambda n: n.startswith("NETAVARK"))
+    ev = first_decl(ruleset, lambda n: n.startswith("NETAVARK"), ("NETAVARK",))
     if ev is not None:
         return Platform("podman", "netavark", (ev,))
     if "podman" in cni_comment_names(ruleset):

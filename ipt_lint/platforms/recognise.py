@@ -45,9 +45,9 @@ def recognise(ruleset: Ruleset) -> Recognition:
             if owner is not None:
                 rec.chain_owner[(table.name, chain.name)] = owner
 
-    def rule_owners(chain) -> None:
+    def rule_owners(chain, rules) -> None:
         owner = rec.chain_owner.get((chain.table, chain.name))
-        for rule in chain.rules:
+        for rule in rules:
             if chain.name == "DOCKER-USER":
                 who = _docker_user_rule(rule)
             elif owner is not None:
@@ -57,9 +57,9 @@ def recognise(ruleset: Ruleset) -> Recognition:
             if who != NONE:
                 rec.rule_owner[id(rule)] = who
 
-    # Rule by rule, once the platforms and bridges are known; a lazily loaded dump's chains
-    # as they are built (every rule's owner depends only on the rule, its chain and `rec`).
-    ruleset.each_chain_built(rule_owners)
+    # Rule by rule, once the platforms and bridges are known; a lazily loaded dump's rules as
+    # they are built (every rule's owner depends only on the rule, its chain and `rec`).
+    ruleset.each_rule_built(rule_owners)
     return rec
 
 

@@ -8,12 +8,11 @@ from .common import first_decl
 
 
 def detect(ruleset: Ruleset) -> Platform | None:
-    ev = first_decl(
-        ruleset, lambda n: n in ("ufw-before-input", "ufw-user-input", "ufw6-before-input", "ufw6-user-input")
-    )
+    names = ("ufw-before-input", "ufw-user-input", "ufw6-before-input", "ufw6-user-input")
+    ev = first_decl(ruleset, lambda n: n in names, names)
     if ev is None:
         return None
     details = []
-    fix = first_decl(ruleset, lambda n: n == "ufw-docker-logging-deny")
+    fix = first_decl(ruleset, lambda n: n == "ufw-docker-logging-deny", ("ufw-docker-logging-deny",))
     details.append(("ufw-docker", "yes" if fix else "no"))
     return Platform("ufw", "ufw", (ev,), tuple(details))

@@ -29,39 +29,65 @@ NARROW_PORTS = 1024  # destination port sets up to this wide are indexed
 
 
 class CompiledChain:
+    """Rules are read through rule(i): a lazily loaded chain (model/lazy.py) builds a rule when
+    the walker first meets it, and an unread `-d A.B.C.D/32` line is indexed from its text
+    (Chain.host_dst), exactly as the built rule would be, so a trace to one address builds only
+    the lines about that address and the lines without such a key."""
+
     def __init__(self, chain: Chain, space: Space, compiler: MatchCompiler, chain_exists):
         self.chain = chain
         self.space = space
         self.compiler = compiler
         self.chain_exists = chain_exists
-        n = len(chain.rules)
+        if chain.pending is None:
+            self._rules: list = chain.rules
+            n = len(self._rules)
+        else:
+            n = chain.count()
+            self._rules = list(chain.built) + [None] * (n - len(chain.built))
+        self.n = n
         self._matches: list[RuleMatch | None] = [None] * n
         self._effects: list[Effect | None] = [None] * n
-        # a chain without addrtype matches does not depend on which addresses are local
-        self.local_free = not any(r.match("addrtype") is not None for r in chain.rules)
         self._index()
+
+    def rule(self, i: int):
+        r = self._rules[i]
+        if r is None:
+            r = self._rules[i] = self.chain.rule(i)
+        return r
 
     def match(self, i: int) -> RuleMatch:
         m = self._matches[i]
         if m is None:
-            m = self._matches[i] = self.compiler.compile(self.chain.rules[i])
+            m = self._matches[i] = self.compiler.compile(self.rule(i))
         return m
 
     def effect(self, i: int) -> Effect:
         e = self._effects[i]
         if e is None:
-            e = self._effects[i] = target_effect(self.chain.rules[i], self.space, self.chain_exists)
+            e = self._effects[i] = target_effect(self.rule(i), self.space, self.chain_exists)
         return e
 
     @property
     def matches(self) -> list[RuleMatch]:
-        return [self.match(i) for i in range(len(self.chain.rules))]
+        return [self.match(i) for i in range(self.n)]
 
     def _index(self) -> None:
         dst_entries: list[tuple[int, int, int]] = []
         port_entries: dict[int, list[tuple[int, int, int]]] = {DPORT: [], ORIG_DPORT: []}
         wide: list[int] = []
-        for i, rule in enumerate(self.chain.rules):
+        chain, n = self.chain, self.n
+        unread = len(chain.built) if chain.pending is not None else n  # rules from here may be unread
+        local_free = True
+        for i in range(n):
+            if i >= unread:
+                a = chain.host_dst(i)
+                if a is not None:  # what _dst_key() gives the built rule
+                    dst_entries.append((a, a, i))
+                    continue
+            rule = self.rule(i)
+            if local_free and rule.match("addrtype") is not None:
+                local_free = False
             pieces = _dst_key(rule)
             if pieces is not None:
                 dst_entries.extend((lo, hi, i) for lo, hi in pieces)
@@ -74,6 +100,9 @@ class CompiledChain:
                 port_entries.setdefault(field, []).extend((lo, hi, i) for lo, hi in ports)
             else:
                 wide.append(i)
+        # a chain without addrtype matches does not depend on which addresses are local; with
+        # lines left unread it is not known (False only means Engine.with_local recompiles it)
+        self.local_free = local_free and None not in self._rules
         self.dst_index = IntervalIndex(dst_entries)
         self.port_index = IntervalIndex(port_entries[DPORT])
         self.orig_port_index = IntervalIndex(port_entries[ORIG_DPORT])
@@ -84,8 +113,8 @@ class CompiledChain:
         self.wide = wide
         # a short chain, or one whose rules are all wide, is cheaper to try rule by rule
         # than to ask the index for every flow that enters it
-        self.indexed = len(self.chain.rules) > SHORT_CHAIN and len(wide) < len(self.chain.rules)
-        self.every_rule = list(range(len(self.chain.rules)))
+        self.indexed = n > SHORT_CHAIN and len(wide) < n
+        self.every_rule = list(range(n))
 
     def candidates_from(self, start: int, summary) -> list[int]:
         """candidates() for a flow entering at rule `start`; `summary()` -> (dst, ports,

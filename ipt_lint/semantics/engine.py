@@ -41,7 +41,7 @@ _IFACE_WORDS = Needles("-i", "-o", "physdev")
 def build_alphabet(ruleset: Ruleset, topology: Topology, extra=()) -> IfaceAlphabet:
     """Every interface name and prefix the rules, the topology and `extra` mention."""
     names, prefixes = set(extra), set()
-    for rule in ruleset.rules_with(lambda table, chain: _IFACE_WORDS):
+    for rule in ruleset.rules_with(_IFACE_WORDS):
         for im in (rule.in_iface, rule.out_iface):
             if im is not None:
                 (prefixes if im.iface.wildcard else names).add(im.iface.name)
@@ -86,6 +86,7 @@ class Engine:
         self.compiler = MatchCompiler(self.space, self.topology, ipsets)
         self.walker = Walker(ruleset, self.space, self.compiler)
         self.router = Router(self.space, self.topology)
+        self._rules_on_lines: dict[tuple[str, str], dict[int, RuleModel]] = {}  # see _rule_at
 
     @cached_property
     def rules_by_line(self) -> dict[int, RuleModel]:
@@ -225,13 +226,18 @@ class Engine:
         return []
 
     def _rule_at(self, table: str, chain: str, line: int) -> RuleModel | None:
-        """The rule of `line`, found in the chain a step names (only the chains a journey
-        entered, which a lazily loaded dump has built; rules_by_line would build them all)."""
+        """The rule of `line`, found in the chain a step names (building no other rule of a
+        lazily loaded dump; rules_by_line would build them all)."""
         c = self.ruleset.chain(table, chain)
-        for r in c.rules if c is not None else ():
-            if r.line == line:
-                return r
-        return None
+        if c is None:
+            return None
+        if c.pending is not None:
+            return c.rule_on_line(line)
+        # a built chain: by a dict (a 100k-rule chain is asked about thousands of its lines)
+        by_line = self._rules_on_lines.get((table, chain))
+        if by_line is None:
+            by_line = self._rules_on_lines[(table, chain)] = {r.line: r for r in c.built}
+        return by_line.get(line)
 
     # --- exposure -------------------------------------------------------------------------
 

@@ -187,6 +187,7 @@ def _quote(rule: RuleModel) -> str:
 # What each inference reads, as Needles (ruleset.rules_with): a lazily loaded dump builds only
 # the chains with such a line. Each is in every rule the inference can use.
 _DNAT = Needles("DNAT")
+_NOT_RUNTIME = frozenset({"kube", "ufw", "firewalld"})  # producers that are no container runtime
 _HOST_NAT = Needles("KUBE-NODEPORTS", "SNAT")  # -j KUBE-NODEPORTS, -j SNAT
 _HOST_NAT_RUNTIME = Needles("KUBE-NODEPORTS", "SNAT", "DNAT")
 _CTORIGDST = Needles("--ctorigdst")  # no shorter spelling: any is also one of --ctorigdstport
@@ -342,10 +343,11 @@ class _Inference:
     def runtime_chain(self, table: str, chain: str) -> bool:
         """May a rule of this chain be written by docker, podman or cni? (not when the chain's
         name gives it to kube-proxy, ufw or firewalld)"""
-        return self.rec.chain_producer(table, chain) not in ("kube", "ufw", "firewalld")
+        # (rec.chain_producer's lookup, inline: asked of 25k kube-proxy chains holding DNAT)
+        return self.rec.chain_owner.get((table, chain)) not in _NOT_RUNTIME
 
     def dnat_targets(self) -> None:
-        for r in self.rs.rules_with(lambda table, chain: _DNAT if self.runtime_chain(table, chain) else None):
+        for r in self.rs.rules_with(_DNAT, where=self.runtime_chain):
             t = r.target
             if t is None or t.name != "DNAT" or r.table != "nat":
                 continue
@@ -390,10 +392,13 @@ class _Inference:
                 return None
             return n.value
 
-        nat = self.rs.tables.get("nat")
-        for chain in nat.chains.values() if nat else ():
+        common = {id(c) for c in self.rs.chains_with(_HOST_NAT, "nat")}
+        for chain in self.rs.chains_with(_HOST_NAT_RUNTIME, "nat"):
             # DNAT counts in a runtime's chains only; kube-proxy's 25k DNAT rules stay unread
-            needles = _HOST_NAT_RUNTIME if self.runtime_chain("nat", chain.name) else _HOST_NAT
+            runtime = self.runtime_chain("nat", chain.name)
+            if not runtime and id(chain) not in common:
+                continue  # (a kube-proxy chain with a DNAT rule: nothing else to read in it)
+            needles = _HOST_NAT_RUNTIME if runtime else _HOST_NAT
             for r in chain.rules_with(needles):
                 t = r.target
                 if t is None:
@@ -417,8 +422,7 @@ class _Inference:
                 self.add_local(a, a, _addr(a, self.family), f"INPUT matches it as a destination, {_quote(r)}")
         # `-m conntrack --ctorigdst X` in filter: X is the address a forwarded connection was
         # opened to before DNAT, i.e. one of this host's (Docker's docs restrict publishes so)
-        filt = self.rs.tables.get("filter")
-        for chain in filt.chains.values() if filt else ():
+        for chain in self.rs.chains_with(_CTORIGDST, "filter"):
             for r in chain.rules_with(_CTORIGDST):
                 m = r.match("conntrack")
                 ov = m.get("--ctorigdst") if m is not None else None

@@ -242,7 +242,7 @@ class Walker:
     ) -> None:
         """Rule i of the frame's chain against the flows waiting at it ((flow, candidates, k))."""
         cc = fr.cc
-        rule = cc.chain.rules[i]
+        rule = cc.rule(i)
         rm = cc.match(i)
         eff = cc.effect(i)
         # A target that changes nothing (LOG, NFLOG, ...): whether an undecided match matches

@@ -61,6 +61,10 @@ USAGE = {
     "ipt_lint.policy.suppressions:_COMMENT_DIRECTIVE": ("match",),
     "ipt_lint.policy.suppressions:_RULE_DIRECTIVE": ("search",),
     "ipt_lint.policy.suppressions:_MAYBE_DIRECTIVE": ("search",),
+    "ipt_lint.model.textfacts:_HOST_DST": ("match",),
+    "ipt_lint.model.textfacts:_FIRST_SRC": ("match",),
+    "ipt_lint.model.textfacts:_PLAIN_QUOTES": ("fullmatch",),
+    "ipt_lint.parse:_ANY_HEADER": ("search",),  # over the whole dump, multiline: once per file
     "ipt_lint.policy.suppressions:_KIND": ("match",),
     "ipt_lint.report.safe:_CONTROL": ("sub",),
     "ipt_lint.checks.sensitive_ports:_SPEC": ("match",),  # a --sensitive-ports value, not dump text
