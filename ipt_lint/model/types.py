@@ -295,8 +295,9 @@ class Chain:
     def rules_with(self, needles: Needles) -> list[RuleModel]:
         """At least the rules whose text holds one of `needles`: see Needles. Of unread lines,
         only those that may hold one are built (alone, when they can be); rules already built
-        are all returned: the caller tests each rule anyway, and testing its text first cost
-        lint 0.3 s on 100k rules."""
+        are all returned. Every caller tests each rule for what it needs (the needles only
+        choose what a lazily loaded dump builds), and testing the text of 100k built rules
+        first cost lint 0.3 s."""
         pending = self.pending
         if pending is None or not pending.may_hold(needles):
             return self.built
@@ -380,11 +381,18 @@ class Needles:
         self.words = words
 
     def may_hold(self, text: str) -> bool:
+        # the hot test of an eager 100k-rule dump: plain `in` first, quotes taken out only if needed
+        for w in self.words:
+            if w in text:
+                return True
         if "\\" in text:
             return True
         if '"' in text:
             text = text.replace('"', "")
-        return any(w in text for w in self.words)
+            for w in self.words:
+                if w in text:
+                    return True
+        return False
 
 
 EVERY_RULE = Needles("")  # the empty word is in every line: the whole chain
