@@ -1175,6 +1175,7 @@ def _services_reached(engine, services, interfaces, not_from=None):
     if not services:
         return [], None
     reached, witness = set(), None
+    numbers = [(int(ipaddress.ip_address(ip)), ip) for ip, *_ in services]
     start = _service_packets(engine, services, interfaces)
     if not_from is not None:
         start = start.without(((SRC, iv(int(not_from.network_address), int(not_from.broadcast_address))),))
@@ -1185,8 +1186,8 @@ def _services_reached(engine, services, interfaces, not_from=None):
             continue
         witness = witness or o.witness.to_json()
         for lo, hi in o.packets.values(ORIG_DST) or ():
-            for ip, *_ in services:
-                if lo <= int(ipaddress.ip_address(ip)) <= hi:
+            for n, ip in numbers:
+                if lo <= n <= hi:
                     reached.add(ip)
     return [s for s in services if s[0] in reached], witness
 
