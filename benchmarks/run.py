@@ -163,6 +163,9 @@ def lint_env() -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.setdefault("NO_COLOR", "1")
+    # time ipt-lint as an installed package runs, with its bytecode cached (pip compiles it at
+    # install); a setting that forbids writing bytecode would make every run compile every module
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
