@@ -471,7 +471,6 @@ class _Builder:
 
 def _no_spec(name: str) -> None:
     """The option table of a module ipt-lint does not know: no option is known."""
-    return None
 
 
 def _same_rule(a: Rule, b: Rule) -> bool:

@@ -12,9 +12,9 @@ Exposure        exposures(): one thing an outsider reaches
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Callable
 
 from .ifaces import IfaceSummary
 from .packetset import PacketSet
