@@ -265,9 +265,10 @@ class _Loader:
             return None
         if rule.command != "-A" or rule.chain != chain.name:
             raise RuntimeError(f"lazy loading misread line {number} (chain {chain.name})")
-        mark = len(builder.problems)
+        mark, jumps = len(builder.problems), len(builder.pending_jumps)
         model = builder.rule_model(rule, chain.table, index, names)
         del builder.problems[mark:]  # trace reports no load problems
+        del builder.pending_jumps[jumps:]  # jumps were checked against `names` already (IPT101 is lint's)
         return model
 
     # --- needles ----------------------------------------------------------------------------

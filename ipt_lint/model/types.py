@@ -274,7 +274,8 @@ class Chain:
     """A chain and its rules. `rules` is the list of rules in order; when the dump was loaded
     lazily (`ipt_lint.model.lazy`, what `trace` does), the chain's `-A` lines are turned into
     rules the first time anything asks for `rules`, so a trace builds only the chains it walks.
-    Either way `rules` is the same list, and a rule is the same object, every time it is read."""
+    Either way `rules` is the same list, and a rule is the same object, every time it is read.
+    (Equality and repr look at the rules built so far: compare chains only once read in full.)"""
 
     name: str
     table: str
@@ -381,7 +382,9 @@ class Needles:
         self.words = words
 
     def may_hold(self, text: str) -> bool:
-        # the hot test of an eager 100k-rule dump: plain `in` first, quotes taken out only if needed
+        """Whether one rule's line may hold a needle (the test the lazy loader's word index
+        answers for many lines at once; tests hold the index to it). Plain `in` first, quotes
+        taken out only when that finds nothing."""
         for w in self.words:
             if w in text:
                 return True

@@ -41,16 +41,13 @@ def _with_prefix(names, prefixes: tuple[str, ...]):
 
 
 _CNI_NAME = Needles("name:")  # CNI_COMMENT's words, in every rule it can match
-_IFACES = Needles("-i", "-o")  # -i, -o, --in-interface, --out-interface and their abbreviations
+IFACES = Needles("-i", "-o")  # -i, -o, --in-interface, --out-interface and their abbreviations
 
 
 def cni_comment_names(ruleset: Ruleset) -> set[str]:
     names = set()
     for r in ruleset.rules_with(_CNI_NAME):
-        # a comment's value is in its line, quotes taken out, unless an escape changed it: a
-        # line without "name:" and without a backslash cannot match (100k comments not read)
-        text = r.text
-        if "\\" not in text and "name:" not in (text.replace('"', "") if '"' in text else text):
+        if not _CNI_NAME.may_hold(r.text):  # the comment cannot say "name:" (100k comments unread)
             continue
         c = r.comment()
         if c:
@@ -66,7 +63,7 @@ def ifaces_in_chains(ruleset: Ruleset, predicate) -> dict[str, int]:
     for _, c in all_chains(ruleset):
         if not predicate(c.name):
             continue
-        for r in c.rules_with(_IFACES):
+        for r in c.rules_with(IFACES):
             for i in (r.in_iface, r.out_iface):
                 if i is not None and not i.iface.wildcard:
                     out.setdefault(i.iface.name, r.line)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from ..model.types import Needles, Ruleset
 from .base import Evidence, Platform
+from .common import IFACES
 
 _EXT_BRIDGES = Needles("docker-ext-bridges-v")
-_IFACES = Needles("-i", "-o")  # -i, -o, --in-interface, --out-interface and their abbreviations
 
 
 def _chains(ruleset: Ruleset, table: str) -> dict:
@@ -73,7 +73,7 @@ def bridges(ruleset: Ruleset) -> dict[str, int]:
             out.setdefault(iface.iface.name, rule.line)
 
     for name, chain in filt.items():
-        for r in chain.rules_with(_IFACES):  # every case below names an interface
+        for r in chain.rules_with(IFACES):  # every case below names an interface
             t = r.target.name if r.target else ""
             if t in ("DOCKER",) and r.out_iface and not r.out_iface.negated:
                 add(r.out_iface, r)
@@ -88,7 +88,7 @@ def bridges(ruleset: Ruleset) -> dict[str, int]:
             if name == "DOCKER-FORWARD" and r.in_iface and not r.in_iface.negated:
                 add(r.in_iface, r)
     for name, chain in nat.items():
-        for r in chain.rules_with(_IFACES):
+        for r in chain.rules_with(IFACES):
             if name == "DOCKER" and r.in_iface and r.target and r.target.name == "RETURN":
                 add(r.in_iface, r)
             if name == "DOCKER" and r.in_iface and r.in_iface.negated and r.target and r.target.name == "DNAT":
