@@ -494,6 +494,9 @@ def judge(before, after, goals: Sequence[Goal]) -> list[Verification]:
 def _rule_words(rule: str) -> tuple[str, ...] | str:
     """A fix rule's words as the shell splits them, or the reason it cannot (shlex is slow, and
     verifying a thousand fixes asks for each rule's words several times)."""
+    if rule.isprintable() and not any(c in rule for c in "\"'\\"):
+        # no quote, no escape and no blank but the space: shlex would split at spaces alone
+        return tuple(w for w in rule.split(" ") if w)
     try:
         return tuple(shlex.split(rule))
     except ValueError as exc:

@@ -7,11 +7,12 @@ from .base import Platform
 from .common import cni_comment_names, first_decl, ifaces_in_chains
 
 
-def detect(ruleset: Ruleset) -> Platform | None:
+def detect(ruleset: Ruleset, cni_names: set[str] | None = None) -> Platform | None:
+    """`cni_names`: cni_comment_names(ruleset), when the caller has it already."""
     plugins = []
     evidence = []
     ev = first_decl(ruleset, lambda n: n.startswith("CNI-") and len(n) == 28 and not n.startswith("CNI-DN-"), ("CNI-",))
-    names = cni_comment_names(ruleset)
+    names = cni_comment_names(ruleset) if cni_names is None else cni_names
     if ev is not None or names - {"podman"}:
         plugins.append("bridge")
         if ev:

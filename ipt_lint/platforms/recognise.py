@@ -12,15 +12,17 @@ from ..model.types import RuleModel, Ruleset
 from . import cni, docker, firewalld, kube, podman, ufw
 from .base import NONE, Recognition
 from .chains import CNI_COMMENT, chain_owner
+from .common import cni_comment_names
 
 
 def recognise(ruleset: Ruleset) -> Recognition:
+    cni_names = cni_comment_names(ruleset)  # podman and CNI detection both read them: one scan
     found = [
         p
         for p in (
             docker.detect(ruleset),
-            podman.detect(ruleset),
-            cni.detect(ruleset),
+            podman.detect(ruleset, cni_names),
+            cni.detect(ruleset, cni_names),
             kube.detect(ruleset),
             ufw.detect(ruleset),
             firewalld.detect(ruleset),
