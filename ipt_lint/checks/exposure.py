@@ -99,13 +99,11 @@ class ExposureAnalysis:
         self._dnat_targets = None
         self._uplinks = None
         self._verifier = None
-        self._cluster_ips = None
 
+    @functools.cached_property
     def cluster_ips(self) -> list[tuple[str, str, int, str, int]]:
         """cluster_ips() of the dump, read once (EXP302 asks for them twice)."""
-        if self._cluster_ips is None:
-            self._cluster_ips = cluster_ips(self.ctx.ruleset)
-        return self._cluster_ips
+        return cluster_ips(self.ctx.ruleset)
 
     # -- interfaces --
 
@@ -1195,7 +1193,7 @@ def _services_reached(engine, services, interfaces, not_from=None):
 def service_reach(a: ExposureAnalysis):
     """(line of the PREROUTING jump to KUBE-SERVICES, services reached, services tried, witness),
     or None when no sampled ClusterIP is reachable from outside."""
-    services = a.cluster_ips()[:SERVICE_SAMPLE]
+    services = a.cluster_ips[:SERVICE_SAMPLE]
     reached, witness = _services_reached(a.engine, services, a.external)
     if not reached:
         return None
@@ -1213,7 +1211,7 @@ def service_fix(a: ExposureAnalysis, reached) -> Verification:
     pods = [r for r in a.engine.topology.routes if r.runtime == "kube" and r.prefixlen < (a.engine.topology.bits - 1)]
     if len(pods) != 1:
         return Verification(False, "the pod network is not known from the dump")
-    ips = [int(ipaddress.ip_address(ip)) for ip, *_ in a.cluster_ips()]
+    ips = [int(ipaddress.ip_address(ip)) for ip, *_ in a.cluster_ips]
     # the smallest network around the first ClusterIP that holds them all: its prefix ends
     # above the highest bit in which any of them differs from the first
     differ = 0

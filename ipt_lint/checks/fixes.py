@@ -172,10 +172,10 @@ class Fix:
 
 def parse_command(cmd: str) -> list[str]:
     """One fix command as an argv list (no shell involved). Raises FixError."""
-    try:
-        argv = shlex.split(cmd)
-    except ValueError as exc:
-        raise FixError(f"`{cmd}': {exc}") from None
+    argv = _shell_words(cmd)
+    if isinstance(argv, str):
+        raise FixError(f"`{cmd}': {argv}")
+    argv = list(argv)
     if not argv or argv[0] not in _PROGRAM_FAMILY:
         raise FixError(f"`{cmd}': not an iptables or ip6tables command")
     return argv
@@ -287,7 +287,7 @@ def _rule_model(ruleset: Ruleset, table: Table, fr: FixRule, line: int) -> RuleM
 
     chain = table.chains[fr.chain]
     decls = [f":{fr.chain} {'ACCEPT' if chain.builtin else '-'} [0:0]"]
-    words = _rule_words(fr.rule)
+    words = _shell_words(fr.rule)
     if isinstance(words, str):
         raise FixError(f"`{fr.rule}': {words}")
     for i, w in enumerate(words[:-1]):
@@ -491,14 +491,14 @@ def judge(before, after, goals: Sequence[Goal]) -> list[Verification]:
 
 
 @functools.lru_cache(maxsize=65536)
-def _rule_words(rule: str) -> tuple[str, ...] | str:
-    """A fix rule's words as the shell splits them, or the reason it cannot (shlex is slow, and
-    verifying a thousand fixes asks for each rule's words several times)."""
-    if rule.isprintable() and not any(c in rule for c in "\"'\\"):
+def _shell_words(text: str) -> tuple[str, ...] | str:
+    """A fix command's or rule's words as the shell splits them, or the reason it cannot (shlex
+    is slow, and verifying a thousand fixes asks for each rule's words several times)."""
+    if text.isprintable() and not any(c in text for c in "\"'\\"):
         # no quote, no escape and no blank but the space: shlex would split at spaces alone
-        return tuple(w for w in rule.split(" ") if w)
+        return tuple(w for w in text.split(" ") if w)
     try:
-        return tuple(shlex.split(rule))
+        return tuple(shlex.split(text))
     except ValueError as exc:
         return str(exc)
 
@@ -507,7 +507,7 @@ def fix_interface_names(fix: Fix) -> tuple[str, ...]:
     """Interface names the fix's rules mention (-i/-o), so engines before and after tell them apart."""
     names = []
     for r in fix.rules:
-        words = _rule_words(r.rule)
+        words = _shell_words(r.rule)
         if isinstance(words, str):
             continue
         for i, w in enumerate(words[:-1]):

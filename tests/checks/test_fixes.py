@@ -328,14 +328,14 @@ def test_disjoint_agrees_with_every_pair_compared(docker27, scopes):
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(["a", "-p", " ", "  ", "\t", '"', "'", "\\", "#", "x y", "\u00a0", "é", "\n", "$(x)"]),
                 max_size=8).map("".join))
-def test_fix_rule_words_are_what_the_shell_splits(rule):
-    """_rule_words' shortcut for plain rules gives shlex's words (or its error) exactly."""
+def test_fix_shell_words_are_what_the_shell_splits(rule):
+    """_shell_words' shortcut for plain text gives shlex's words (or its error) exactly."""
     import shlex
 
-    from ipt_lint.checks.fixes import _rule_words
+    from ipt_lint.checks.fixes import _shell_words
 
     try:
         expected = tuple(shlex.split(rule))
     except ValueError as exc:
         expected = str(exc)
-    assert _rule_words.__wrapped__(rule) == expected
+    assert _shell_words.__wrapped__(rule) == expected
