@@ -252,7 +252,8 @@ def _apply(ruleset: Ruleset, fix: Fix) -> tuple[Ruleset, dict[int, RuleModel]]:
         line += 1
         t.chains[cname] = Chain(cname, tname, False, None, Span(ruleset.file, line, 1))
     changed: dict[tuple[str, str], Chain] = {}
-    for fr in fix.rules:
+    parsed = _rule_models(ruleset.family, tables, fix.rules) if len(fix.rules) > 1 else None
+    for k, fr in enumerate(fix.rules):
         t = table_of(fr.table)
         old = t.chains.get(fr.chain)
         if old is None:
@@ -268,7 +269,11 @@ def _apply(ruleset: Ruleset, fix: Fix) -> tuple[Ruleset, dict[int, RuleModel]]:
         if not 0 <= pos <= n:
             raise FixError(f"-I {fr.chain} {fr.position}: the chain has {n} rule(s) (index of insertion too big)")
         line += 1
-        chain.rules.insert(pos, _rule_model(ruleset, t, fr, line))
+        if parsed is None:
+            model = _rule_model(ruleset.family, t.chains, fr)
+        else:
+            model = parsed[k]
+        chain.rules.insert(pos, replace(model, span=Span(ruleset.file, line, 1)))
     # positions are settled once all commands ran (a rule's index is its place in the chain)
     for chain in changed.values():
         for i, r in enumerate(chain.rules):
@@ -280,24 +285,33 @@ def _apply(ruleset: Ruleset, fix: Fix) -> tuple[Ruleset, dict[int, RuleModel]]:
     return Ruleset(ruleset.file, ruleset.family, tables), moved
 
 
-def _rule_model(ruleset: Ruleset, table: Table, fr: FixRule, line: int) -> RuleModel:
-    """Parse one rule as a dump line would be parsed, in a one-rule dump of its table."""
-    from ..model.build import build_model
-    from ..parse import parse_text
-
-    chain = table.chains[fr.chain]
+def _declarations(chains: Mapping[str, Chain], fr: FixRule) -> list[str] | str:
+    """The chain declarations a one-rule dump of `fr` needs: its chain and the chains of the
+    table it jumps to (or why its words cannot be split)."""
+    chain = chains[fr.chain]
     decls = [f":{fr.chain} {'ACCEPT' if chain.builtin else '-'} [0:0]"]
     words = _shell_words(fr.rule)
     if isinstance(words, str):
-        raise FixError(f"`{fr.rule}': {words}")
+        return words
     for i, w in enumerate(words[:-1]):
         if w in ("-j", "--jump", "-g", "--goto"):
             target = words[i + 1]
-            if target in table.chains and target != fr.chain:
-                builtin = table.chains[target].builtin
-                decls.append(f":{target} {'ACCEPT' if builtin else '-'} [0:0]")
+            if target in chains and target != fr.chain:
+                decls.append(f":{target} {'ACCEPT' if chains[target].builtin else '-'} [0:0]")
+    return decls
+
+
+def _rule_model(family: str, chains: Mapping[str, Chain], fr: FixRule) -> RuleModel:
+    """Parse one rule as a dump line would be parsed, in a one-rule dump of its table (the
+    caller gives the rule its place and line)."""
+    from ..model.build import build_model
+    from ..parse import parse_text
+
+    decls = _declarations(chains, fr)
+    if isinstance(decls, str):
+        raise FixError(f"`{fr.rule}': {decls}")
     text = f"*{fr.table}\n" + "\n".join(decls) + f"\n-A {fr.chain} {fr.rule}\nCOMMIT\n"
-    parsed = parse_text(text, "<fix>", ruleset.family)
+    parsed = parse_text(text, "<fix>", family)
     model, problems = build_model(parsed)
     diags = list(parsed.diagnostics) + list(problems)
     if diags:
@@ -306,7 +320,58 @@ def _rule_model(ruleset: Ruleset, table: Table, fr: FixRule, line: int) -> RuleM
     rules = model.tables[fr.table].chains[fr.chain].rules
     if len(rules) != 1:
         raise FixError(f"`{fr.rule}' is not one rule")
-    return replace(rules[0], span=Span(ruleset.file, line, 1))
+    return rules[0]
+
+
+def _rule_models(family: str, tables: Mapping[str, Table], rules: Sequence[FixRule]) -> list[RuleModel] | None:
+    """_rule_model() of every rule from one parse of one dump that holds them all (a thousand
+    fixes verified together would otherwise parse a thousand small dumps). None when that dump
+    has any problem, or does not give each rule back: each rule is then parsed on its own, as
+    before, and the one that does not load is named."""
+    from ..model.build import build_model
+    from ..parse import parse_text
+
+    by_table: dict[str, tuple[dict[str, None], list[tuple[int, FixRule]]]] = {}
+    for k, fr in enumerate(rules):
+        t = tables.get(fr.table)
+        if t is not None:
+            chains = t.chains
+        elif fr.table in BUILTIN_CHAINS:
+            chains = {c: Chain(c, fr.table, True, "ACCEPT", None) for c in BUILTIN_CHAINS[fr.table]}
+        else:
+            return None
+        if fr.chain not in chains:
+            return None
+        decls = _declarations(chains, fr)
+        if isinstance(decls, str):
+            return None
+        got = by_table.setdefault(fr.table, ({}, []))
+        got[0].update(dict.fromkeys(decls))
+        got[1].append((k, fr))
+    lines: list[str] = []
+    at: dict[int, int] = {}  # line number in the dump -> index of the fix rule
+    for table, (decls, members) in by_table.items():
+        lines.append(f"*{table}")
+        lines.extend(decls)
+        for k, fr in members:
+            lines.append(f"-A {fr.chain} {fr.rule}")
+            at[len(lines)] = k
+        lines.append("COMMIT")
+    parsed = parse_text("\n".join(lines) + "\n", "<fix>", family)
+    model, problems = build_model(parsed)
+    if parsed.diagnostics or problems:
+        return None
+    out: list[RuleModel | None] = [None] * len(rules)
+    for t in model.tables.values():
+        for c in t.chains.values():
+            for r in c.rules:
+                k = at.get(r.line)
+                if k is None or out[k] is not None:
+                    return None
+                out[k] = r
+    if any(r is None for r in out):
+        return None
+    return out  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------------------------

@@ -158,6 +158,64 @@ def test_apply_refuses_what_iptables_would_refuse(rule, why):
         apply_fix(model("plain-server.rules"), Fix((rule,)))
 
 
+@pytest.mark.parametrize(
+    "rule, why",
+    [
+        (FixRule("filter", "INPUT", "-p tcp --dport 70000 -j DROP"), "would not load"),
+        (FixRule("filter", "INPUT", "-m conntrack --bogus -j DROP"), "would not load"),
+        (FixRule("filter", "INPUT", "-j NOWHERE"), "would not load"),
+        (FixRule("filter", "INPUT", '-m comment --comment "open -j DROP'), "No closing quotation"),
+    ],
+)
+def test_a_bad_rule_among_many_is_named(rule, why):
+    """Many rules are parsed as one dump; when that dump has a problem each is parsed alone,
+    so the one that does not load is the one named."""
+    good = FixRule("filter", "INPUT", "-p tcp --dport 22 -j DROP")
+    with pytest.raises(FixError, match=why) as caught:
+        apply_fix(model("plain-server.rules"), Fix((good, rule, good)))
+    assert "dport 22" not in str(caught.value)
+
+
+def _meaning(r):
+    """A rule model without positions (the parse that made it may have had other lines, and
+    fixes applied one at a time each number their lines from FIX_LINE_BASE)."""
+    def opts(options):
+        return {k: (v.negated, v.raw, v.value) for k, v in options.items()}
+    target = None if r.target is None else (r.target.name, r.target.kind, opts(r.target.options))
+    return (r.table, r.chain, r.index, r.src, r.dst, r.in_iface, r.out_iface, r.proto, r.fragment, r.invalid,
+            r.text, tuple((m.module, m.known, m.implicit, opts(m.options)) for m in r.matches), target)
+
+
+def test_many_rules_parsed_together_are_the_rules_parsed_one_by_one(monkeypatch):
+    import ipt_lint.checks.fixes as fixes_module
+
+    rs = model("docker27-published.rules")
+    rules = (
+        FixRule("filter", "DOCKER-USER", "-p tcp -m conntrack --ctstate DNAT --ctorigdstport 5432 --ctdir ORIGINAL -j DROP"),
+        FixRule("filter", "DOCKER-USER", "-s 192.0.2.0/24 -j RETURN", 1),
+        FixRule("filter", "FORWARD", "-o docker0 -j DOCKER", 2),  # a jump: DOCKER is declared for it
+        FixRule("filter", "MINE", "-j DOCKER-USER", None),  # a new chain jumping to an old one
+        FixRule("raw", "PREROUTING", "-d 127.0.0.1/32 ! -i lo -p udp -m udp --dport 53 -j DROP"),  # a new table
+        FixRule("nat", "PREROUTING", '-m comment --comment "two words" -m addrtype --dst-type LOCAL -j RETURN'),
+        FixRule("filter", "DOCKER-USER", "-j LOG --log-prefix x", None),
+    )
+    fix = Fix(rules, new_chains=(("filter", "MINE"),))
+    one_by_one = fixes_module._rule_model
+    with monkeypatch.context() as m:  # the rules are parsed together, never one by one
+        m.setattr(fixes_module, "_rule_model", None)
+        together = apply_fix(rs, fix)
+    assert fixes_module._rule_model is one_by_one
+    alone = rs
+    for k, r in enumerate(rules):  # one at a time: each is parsed on its own
+        alone = apply_fix(alone, Fix((r,), new_chains=fix.new_chains if k == 0 else ()))
+    for table in together.tables:
+        for name, chain in together.tables[table].chains.items():
+            other = alone.tables[table].chains[name]
+            assert [_meaning(r) for r in chain.rules] == [
+                _meaning(r) for r in other.rules
+            ], (table, name)
+
+
 def test_apply_refuses_the_other_family():
     with pytest.raises(FixError, match="ipv6"):
         apply_fix(model("plain-server.rules"), Fix((FixRule("filter", "INPUT", "-j DROP"),), "ipv6"))
