@@ -50,8 +50,8 @@ Journeys
         Exposure(kind "published" | "host" | "routed", proto, port, port_end, destination,
                  host_addresses, sources: SourceSummary, interfaces: IfaceSummary (named,
                  any_other, excluded -> "any interface other than eth0"), access: combinations
-                 of (sources, interfaces, host addresses), runtime, certain, witness, path (DNAT
-                 step first), uncertain_rules, dnat_line)
+                 of (sources, interfaces, host addresses), runtime, certain, witness [worked out on
+                 first use], path (DNAT step first), uncertain_rules, dnat_line)
 
 Certainty: a match the engine does not model (limit, recent, string, owner, u32, -m set without
 --ipset ...) is three-valued: both outcomes are followed and marked with the rule. A result is

@@ -86,7 +86,7 @@ class Engine:
         self.compiler = MatchCompiler(self.space, self.topology, ipsets)
         self.walker = Walker(ruleset, self.space, self.compiler)
         self.router = Router(self.space, self.topology)
-        self._rules_on_lines: dict[tuple[str, str], dict[int, RuleModel]] = {}  # see _rule_at
+        self._rules_on_lines: dict[tuple[str, str], dict[int, RuleModel]] = {}  # see rule_at
 
     @cached_property
     def rules_by_line(self) -> dict[int, RuleModel]:
@@ -219,13 +219,13 @@ class Engine:
         """When a rule testing addrtype matched on the way, say which addresses counted as local."""
         steps = {(s.table, s.chain, s.line) for o in outcomes for s in o.steps if s.kind == "rule" and s.line is not None}
         for table, chain, line in steps:
-            rule = self._rule_at(table, chain, line)
+            rule = self.rule_at(table, chain, line)
             if rule is not None and self.compiler.compile(rule).uses_local:
                 texts = [a.text for a in self.topology.local] + ["<host>"]
                 return ["addrtype LOCAL means this host's addresses: " + ", ".join(texts)]
         return []
 
-    def _rule_at(self, table: str, chain: str, line: int) -> RuleModel | None:
+    def rule_at(self, table: str, chain: str, line: int) -> RuleModel | None:
         """The rule of `line`, found in the chain a step names (building no other rule of a
         lazily loaded dump; rules_by_line would build them all)."""
         c = self.ruleset.chain(table, chain)

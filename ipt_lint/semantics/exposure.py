@@ -169,7 +169,7 @@ def _group(engine, accepted) -> dict[tuple, dict]:
             runtime = _route_runtime(engine, boxes[0])
         else:
             decide = dnat or _deciding_step(o.steps)
-            rule = engine.rules_by_line.get(decide.line) if decide and decide.line else None
+            rule = engine.rule_at(decide.table, decide.chain, decide.line) if decide and decide.line else None
             runtime = engine.recognition.producer(rule) if rule is not None else "none"
         port_field = ORIG_DPORT if kind == "published" else DPORT  # the port as the outsider sends it
         for proto_lo, proto_hi, pboxes in _interval_split(boxes, PROTO):
@@ -234,7 +234,7 @@ def _exposure(engine, key, entry, ctx) -> Exposure:
         access=access,
         runtime=entry["runtime"],
         certain=bool(certain_runs),
-        witness=make_witness(space, best_boxes[0], best_o.steps),
+        witness_maker=lambda: make_witness(space, best_boxes[0], best_o.steps),
         path=_path(best_o.steps, dnat),
         uncertain_rules=uncertain,
         dnat_line=dnat.line if dnat else None,

@@ -305,10 +305,17 @@ class Exposure:
     access: tuple[Access, ...]
     runtime: str
     certain: bool
-    witness: Witness
+    # builds the witness; called at most once, on first use of `witness`
+    witness_maker: Callable[[], Witness] = field(repr=False, compare=False)
     path: tuple[Step, ...]
     uncertain_rules: tuple[UncertainRule, ...] = ()
     dnat_line: int | None = None
+
+    @cached_property
+    def witness(self) -> Witness:
+        """One concrete packet from outside that reaches it. Worked out on first use: a 100k-rule
+        dump has thousands of exposures, and a finding shows the witness of one per port."""
+        return self.witness_maker()
 
     def port_text(self) -> str:
         if self.port is None:
