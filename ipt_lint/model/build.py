@@ -99,6 +99,11 @@ class _Builder:
         # The names of the open table's chains as a deferred `-A` line sees them (a rule's
         # `-j NAME` is a jump when NAME is a chain at that moment); remade only when they change.
         self._names: frozenset[str] | None = None
+        # Matches already modelled in this dump, by what they say: a kube-proxy dump repeats
+        # `-m tcp`, `-m statistic --mode random --probability 0.5` and each service's comment
+        # on many lines (100k rules: 163k matches, 48k different). Only matches that drew no
+        # problem are kept (a problem is reported at its own line).
+        self._matches: dict[tuple, MatchModel] = {}
 
     def problem(self, code: str, message: str, span: Span, detail: str = "") -> None:
         self.problems.append(Diagnostic(code, message, span, detail))
@@ -384,16 +389,25 @@ class _Builder:
                     f"keeps only the first {kept}",
                     opt.span, severity="warning",
                 ))
-            out[opt.name] = OptionValue(opt.name, opt.negated, opt.values, value, opt.span)
+            out[opt.name] = OptionValue(opt.name, opt.negated, opt.values, value)
         return out
 
     def match_model(self, m: Match) -> MatchModel:
+        """The model of one match; equal matches of a dump share one (frozen) model."""
+        key = (m.module, m.known, m.implicit, tuple([(o.name, o.negated, o.values) for o in m.options]))
+        got = self._matches.get(key)
+        if got is not None:
+            return got
+        problems_before = len(self.problems)
         ext = match_extension(m.module, self.family) if m.known else None
         spec_of = ext.option if ext is not None else _no_spec
         options = self.options(m.module, m.options, spec_of)
         if ext is not None and ext.has_constraints:
             self.check_combination(ext, options, m.span)
-        return MatchModel(m.module, options, m.known, m.implicit, m.span)
+        got = MatchModel(m.module, options, m.known, m.implicit)
+        if len(self.problems) == problems_before:
+            self._matches[key] = got
+        return got
 
     def check_protocol_needs(self, rule: Rule, proto: ProtoMatch | None, matches, target) -> None:
         """What iptables refuses because of the rule's protocol: `-m tcp` needs `-p tcp`, NAT
@@ -401,12 +415,12 @@ class _Builder:
         number = proto.number if proto is not None and not proto.negated else None
         if proto is not None and proto.negated and proto.number == 0:
             self.problem("IPT100", "rule would never match protocol (`! -p all`)", rule.span)
-        for m in matches:
+        for m, node in zip(matches, rule.matches):  # a problem is placed at the match as written
             needed = _PROTO_MATCHES.get(m.module)
             if needed is None or number == needed or not m.known:
                 continue
             if not m.implicit:
-                self.problem("IPT100", f"-m {m.module} needs `-p {m.module}`: the kernel refuses it otherwise", m.span or rule.span)
+                self.problem("IPT100", f"-m {m.module} needs `-p {m.module}`: the kernel refuses it otherwise", node.span)
             elif proto is not None and proto.negated:
                 # `! -p tcp --dport 22`: the option loads -m tcp from the negated protocol, which
                 # iptables-legacy's kernel refuses at COMMIT like the written `-m tcp` (nft loads it)
@@ -414,7 +428,7 @@ class _Builder:
                     "IPT100",
                     f"`! -p {proto.name}` with a {m.module} option loads -m {m.module} on a negated protocol: "
                     f"-m {m.module} needs `-p {m.module}`, the kernel refuses it otherwise",
-                    m.span or rule.span,
+                    node.span,
                 )
         if target is not None and target.kind == "extension":
             ports = None

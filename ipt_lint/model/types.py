@@ -125,51 +125,47 @@ class ProtoMatch:
 
 @dataclass(frozen=True, slots=True)
 class OptionValue:
-    """One option of a match or target: negation, the values as written, and the typed value."""
+    """One option of a match or target: negation, the values as written, and the typed value.
+    Where it was written is the syntax tree's business (RuleModel.ast)."""
 
     name: str
     negated: bool
     raw: tuple[str, ...]
     value: object = None  # typed by ipt_lint.model.values (ranges, marks, sets ...); None if opaque
-    span: Span | None = None
 
     # stores through the slots (ipt_lint.frozen): one of these per rule or option of a dump
-    def __init__(self, name, negated, raw, value=None, span=None):
+    def __init__(self, name, negated, raw, value=None):
         _option_value_name(self, name)
         _option_value_negated(self, negated)
         _option_value_raw(self, raw)
         _option_value_value(self, value)
-        _option_value_span(self, span)
 
 
-(
-    _option_value_name, _option_value_negated, _option_value_raw, _option_value_value, _option_value_span
-) = slot_setters(OptionValue)
+(_option_value_name, _option_value_negated, _option_value_raw, _option_value_value) = slot_setters(OptionValue)
 
 
 @dataclass(frozen=True, slots=True)
 class MatchModel:
+    """One match: what it says, not where (RuleModel.ast has the positions). Equal matches of a
+    dump are one shared object (the options dict is never changed after building)."""
+
     module: str
     options: dict[str, OptionValue]
     known: bool = True
     implicit: bool = False
-    span: Span | None = None
 
     # stores through the slots (ipt_lint.frozen): one of these per rule or option of a dump
-    def __init__(self, module, options, known=True, implicit=False, span=None):
+    def __init__(self, module, options, known=True, implicit=False):
         _match_model_module(self, module)
         _match_model_options(self, options)
         _match_model_known(self, known)
         _match_model_implicit(self, implicit)
-        _match_model_span(self, span)
 
     def get(self, name: str) -> OptionValue | None:
         return self.options.get(name)
 
 
-(
-    _match_model_module, _match_model_options, _match_model_known, _match_model_implicit, _match_model_span
-) = slot_setters(MatchModel)
+(_match_model_module, _match_model_options, _match_model_known, _match_model_implicit) = slot_setters(MatchModel)
 
 
 @dataclass(frozen=True, slots=True)
