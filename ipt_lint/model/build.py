@@ -104,6 +104,7 @@ class _Builder:
         # on many lines (100k rules: 163k matches, 48k different). Only matches that drew no
         # problem are kept (a problem is reported at its own line).
         self._matches: dict[tuple, MatchModel] = {}
+        self._builtins: dict[tuple, tuple[int, object]] = {}  # the same for -s, -d, -p ...
 
     def problem(self, code: str, message: str, span: Span, detail: str = "") -> None:
         self.problems.append(Diagnostic(code, message, span, detail))
@@ -321,39 +322,16 @@ class _Builder:
         """The model of one rule, at `index` in its chain. `chain_names`: the table's chains
         when the rule was replayed (default: the open table's, now)."""
         problems_before = len(self.problems)
-        src = dst = None
-        in_iface = out_iface = None
-        proto = None
-        fragment = None
+        # src, dst, in_iface, out_iface, proto, fragment
+        parts: list = [None, None, None, None, None, None]
+        memo = self._builtins
         for opt in rule.builtins:
-            if not opt.values and opt.name not in ("-f", "-4", "-6"):
-                continue
-            try:
-                if opt.name in ("-s", "-d"):
-                    am = AddrMatch(opt.negated, V.parse_net_list(opt.values[0], self.family))
-                    if opt.name == "-s":
-                        src = am
-                    else:
-                        dst = am
-                elif opt.name in ("-i", "-o"):
-                    im = IfaceMatch(opt.negated, V.parse_iface(opt.values[0]))
-                    if opt.name == "-i":
-                        in_iface = im
-                    else:
-                        out_iface = im
-                elif opt.name == "-p":
-                    number = V.parse_protocol(opt.values[0])
-                    proto = ProtoMatch(opt.negated, number, V.PROTOCOL_NAMES.get(number, str(number)))
-                elif opt.name == "-f":
-                    fragment = not opt.negated
-                    if self.family == "ipv6":
-                        self.problem("IPT100", "-f is not supported by ip6tables (use -m frag)", opt.span)
-                elif opt.name == "-c":
-                    for v in opt.values:
-                        if not v.isdigit():
-                            raise ValueError("-c packet counter not numeric")
-            except ValueError as exc:
-                self.problem("IPT105", str(exc), opt.span)
+            got = memo.get((opt.name, opt.negated, opt.values))
+            if got is None:
+                got = self.builtin_model(opt)
+            if got is not _NO_PART:
+                parts[got[0]] = got[1]
+        src, dst, in_iface, out_iface, proto, fragment = parts
         matches = tuple([self.match_model(m) for m in rule.matches]) if rule.matches else ()
         target = self.target_model(rule, table, self.table.chains if chain_names is None else chain_names)
         self.check_protocol_needs(rule, proto, matches, target)
@@ -367,6 +345,37 @@ class _Builder:
         if target is not None and target.kind in ("jump", "goto"):
             self.pending_jumps.append((model, target.name))
         return model
+
+    def builtin_model(self, opt: Option) -> tuple[int, object]:
+        """(where in rule_model's parts, the model) of one built-in option (-s, -d, -i, -o, -p,
+        -f), or _NO_PART. Kept for the dump when it drew no problem: kube-proxy writes the same
+        `-p tcp` and `-d` address on many lines."""
+        problems_before = len(self.problems)
+        got = _NO_PART
+        try:
+            name = opt.name
+            if not opt.values and name not in ("-f", "-4", "-6"):
+                pass
+            elif name in ("-s", "-d"):
+                got = (0 if name == "-s" else 1, AddrMatch(opt.negated, V.parse_net_list(opt.values[0], self.family)))
+            elif name in ("-i", "-o"):
+                got = (2 if name == "-i" else 3, IfaceMatch(opt.negated, V.parse_iface(opt.values[0])))
+            elif name == "-p":
+                number = V.parse_protocol(opt.values[0])
+                got = (4, ProtoMatch(opt.negated, number, V.PROTOCOL_NAMES.get(number, str(number))))
+            elif name == "-f":
+                got = (5, not opt.negated)
+                if self.family == "ipv6":
+                    self.problem("IPT100", "-f is not supported by ip6tables (use -m frag)", opt.span)
+            elif name == "-c":
+                for v in opt.values:
+                    if not v.isdigit():
+                        raise ValueError("-c packet counter not numeric")
+        except ValueError as exc:
+            self.problem("IPT105", str(exc), opt.span)
+        if len(self.problems) == problems_before:
+            self._builtins[(opt.name, opt.negated, opt.values)] = got
+        return got
 
     def options(self, module: str, options: tuple[Option, ...], spec_of) -> dict[str, OptionValue]:
         out: dict[str, OptionValue] = {}
@@ -481,6 +490,9 @@ class _Builder:
         if ext is not None and ext.has_constraints:
             self.check_combination(ext, options, t.span)
         return TargetModel(t.name, "extension", options, t.span)
+
+
+_NO_PART = (-1, None)  # a built-in option that sets nothing in the model (-c, -4, an empty value)
 
 
 def _no_spec(name: str) -> None:
