@@ -18,15 +18,15 @@ def two_pass(text: str, file: str) -> ParsedDump:
     """parse_text as it was: all nodes, then the family, then the rules."""
     lines, diagnostics = split_lines(text, file)
     nodes = []
-    for pl in lines:
-        node = line_node(pl.text, file, pl.number, diagnostics)
+    for number, line in enumerate(lines, 1):
+        node = line_node(line, file, number, diagnostics)
         if node is not None:
-            nodes.append((pl.number, node))
+            nodes.append((number, node))
     fam, evidence = detect_family(nodes)
     statements = []
     for number, node in nodes:
         if isinstance(node, RuleLine):
-            rule, problems = build_rule(node, fam, lines[number - 1].text)
+            rule, problems = build_rule(node, fam, lines[number - 1])
             diagnostics.extend(problems)
             if rule is not None:
                 statements.append(rule)
@@ -35,7 +35,7 @@ def two_pass(text: str, file: str) -> ParsedDump:
     diagnostics.sort(key=lambda d: (d.span.line, d.span.column))
     diagnostics = cap_per_line(diagnostics)
     diagnostics.sort(key=lambda d: (d.span.line, d.span.column))
-    return ParsedDump(file, fam, tuple(pl.text for pl in lines), tuple(statements), tuple(diagnostics), evidence)
+    return ParsedDump(file, fam, tuple(lines), tuple(statements), tuple(diagnostics), evidence)
 
 
 LINES = [
@@ -73,3 +73,16 @@ def test_a_header_after_the_rules_still_decides():
     got = parse_text(text, "t")
     assert got.family == "ipv6" and got.family_evidence == "header comment on line 5"
     assert got == two_pass(text, "t")
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.lists(st.sampled_from(["-A INPUT -j ACCEPT", "x\r", "a\x00b", "\r", "", "\ufffd", "y" * 2600, "z" * 10300]),
+                max_size=6), st.booleans(), st.booleans())
+def test_split_lines_takes_its_shortcut_only_when_nothing_needs_cleaning(lines, undecodable, final_newline):
+    from ipt_lint.parse.reader import _cleaned
+
+    text = "\n".join(lines) + ("\n" if final_newline else "")
+    raw = text.split("\n")
+    if raw and raw[-1] == "":
+        raw.pop()
+    assert split_lines(text, "t", undecodable) == _cleaned(raw, "t", undecodable)

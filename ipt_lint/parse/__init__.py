@@ -112,19 +112,19 @@ def parse_text(text: str, file: str, family: str | None = None, *, undecodable: 
     # themselves once every line has been read. A rule line built at once is not kept, which
     # spares a large dump the memory of all its token lists at the same time.
     waiting: list[tuple[int, LineNode]] = []
-    for pl in lines:
-        node = line_node(pl.text, file, pl.number, diagnostics)
+    for number, line in enumerate(lines, 1):
+        node = line_node(line, file, number, diagnostics)
         if node is None:
             continue
         if fam is None:
-            waiting.append((pl.number, node))
+            waiting.append((number, node))
             if isinstance(node, Comment):
                 fam, evidence = _header_family(node)
                 if fam is not None:
                     _add_statements(statements, waiting, fam, lines, diagnostics)
                     waiting = []
         elif isinstance(node, RuleLine):
-            rule, problems = build_rule(node, fam, pl.text)
+            rule, problems = build_rule(node, fam, line)
             if problems:
                 diagnostics.extend(problems)
             if rule is not None:
@@ -132,12 +132,12 @@ def parse_text(text: str, file: str, family: str | None = None, *, undecodable: 
         else:
             statements.append(node)
 
-    if lines and lines[-1].text == "COMMIT" and not text.endswith("\n"):
+    if lines and lines[-1] == "COMMIT" and not text.endswith("\n"):
         diagnostics.append(
             Diagnostic(
                 "IPT108",
                 "COMMIT is the last line and has no newline: iptables-legacy-restore rejects it (Bad argument `COMMIT')",
-                Span(file, lines[-1].number, 7),
+                Span(file, len(lines), 7),
                 detail="end the file with a newline",
             )
         )
@@ -151,7 +151,7 @@ def parse_text(text: str, file: str, family: str | None = None, *, undecodable: 
     return ParsedDump(
         file=file,
         family=fam,
-        source_lines=tuple(pl.text for pl in lines),
+        source_lines=tuple(lines),
         statements=tuple(statements),
         diagnostics=tuple(diagnostics),
         family_evidence=evidence,
@@ -191,7 +191,7 @@ def _add_statements(statements: list, nodes: list[tuple[int, LineNode]], fam: st
     """The statements of `nodes` (line number, node) in order, each rule line built as a Rule."""
     for number, node in nodes:
         if isinstance(node, RuleLine):
-            rule, problems = build_rule(node, fam, lines[number - 1].text)
+            rule, problems = build_rule(node, fam, lines[number - 1])
             diagnostics.extend(problems)
             if rule is not None:
                 statements.append(rule)

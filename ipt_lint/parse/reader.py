@@ -8,18 +8,10 @@ file can still be analysed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .ast import Diagnostic, Span
 
 # fgets() into a 10,240-byte buffer: at most 10,239 bytes of a line including its newline.
 MAX_LINE_BYTES = 10_239
-
-
-@dataclass(frozen=True, slots=True)
-class PhysicalLine:
-    number: int
-    text: str
 
 
 def decode(data: bytes) -> tuple[str, bool]:
@@ -30,12 +22,21 @@ def decode(data: bytes) -> tuple[str, bool]:
         return data.decode("utf-8", errors="replace"), True
 
 
-def split_lines(text: str, file: str, undecodable: bool = False) -> tuple[list[PhysicalLine], list[Diagnostic]]:
-    lines: list[PhysicalLine] = []
-    problems: list[Diagnostic] = []
+def split_lines(text: str, file: str, undecodable: bool = False) -> tuple[list[str], list[Diagnostic]]:
+    """The physical lines (line k is item k - 1), cleaned as described above, and their problems."""
     raw_lines = text.split("\n")
     if raw_lines and raw_lines[-1] == "":
         raw_lines.pop()  # the file ends with a newline
+    if (not undecodable and "\r" not in text and "\x00" not in text
+            and max(map(len, raw_lines), default=0) < MAX_LINE_BYTES // 4):
+        return raw_lines, []  # nothing to clean or report: the common case, in C
+    return _cleaned(raw_lines, file, undecodable)
+
+
+def _cleaned(raw_lines: list[str], file: str, undecodable: bool) -> tuple[list[str], list[Diagnostic]]:
+    """split_lines() line by line."""
+    lines: list[str] = []
+    problems: list[Diagnostic] = []
     crlf_reported = False
     for number, raw in enumerate(raw_lines, start=1):
         line = raw
@@ -78,7 +79,7 @@ def split_lines(text: str, file: str, undecodable: bool = False) -> tuple[list[P
                     Span(file, number, 1),
                 )
             )
-        lines.append(PhysicalLine(number, line))
+        lines.append(line)
     return lines, problems
 
 

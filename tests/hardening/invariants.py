@@ -107,12 +107,12 @@ def check_all(data: bytes | str, name: str = "fuzz.rules", formats=ALL_FORMATS) 
 def check_fast_path_agrees(data: bytes | str) -> None:
     text = decode(data)[0] if isinstance(data, bytes) else data
     lines, _ = split_lines(text, "f")
-    for pl in lines:
-        fast = parse_line_fast(pl.text, "f", pl.number)
+    for number, line in enumerate(lines, 1):
+        fast = parse_line_fast(line, "f", number)
         if fast is None:
             continue
         try:
-            slow = parse_line_with_lark(pl.text, "f", pl.number)
+            slow = parse_line_with_lark(line, "f", number)
         except LineSyntaxError as exc:
-            raise AssertionError(f"fast path accepted a line the grammar rejects ({exc.message}): {pl.text!r}")
-        assert fast == slow, f"fast path and grammar disagree on {pl.text!r}:\n{fast}\n{slow}"
+            raise AssertionError(f"fast path accepted a line the grammar rejects ({exc.message}): {line!r}")
+        assert fast == slow, f"fast path and grammar disagree on {line!r}:\n{fast}\n{slow}"
