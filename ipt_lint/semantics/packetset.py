@@ -89,6 +89,26 @@ def box_meets(box: Box, sparse: Sparse) -> bool:
     return True
 
 
+def box_split(box: Box, sparse: Sparse) -> tuple[Box | None, list[Box]]:
+    """(box_and(box, sparse), box_sub(box, sparse)) in one pass, with the box kept whole,
+    [box], when it misses the constraint: what a rule does to a flow's box (the walker's hot
+    path; box_meets, box_and and box_sub each intersected every field again)."""
+    out = []
+    cur = list(box)
+    for f, v in sparse:
+        g = PARTNER[f] if cur[f] is None else f
+        inside = AND[g](cur[g], v)
+        if not inside:
+            return None, [box]
+        rest = SUB[g](cur[g], v)
+        if rest:
+            piece = cur.copy()
+            piece[g] = rest
+            out.append(tuple(piece))
+        cur[g] = inside
+    return tuple(cur), out
+
+
 def box_sub(box: Box, sparse: Sparse) -> list[Box]:
     """`box` minus the constraint, as disjoint boxes."""
     out = []

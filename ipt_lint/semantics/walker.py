@@ -18,7 +18,7 @@ from heapq import heappop, heappush
 from ..model.types import Chain, Ruleset
 from .chainindex import CompiledChain, compile_chain
 from .matches import MatchCompiler
-from .packetset import box_and, box_meets, box_sub
+from .packetset import box_split
 from .results import Step, UncertainRule
 from .space import CTDNAT, DPORT, DST, ORIG_DPORT, YES, Space
 
@@ -61,8 +61,11 @@ class Flow:
 
     def but(self, boxes, uncertain: tuple = (), random: bool | None = None, branch: str = "") -> "Flow":
         """The same journey so far with other packets (and more uncertainty, a branch taken)."""
-        u = self.uncertain + tuple(x for x in uncertain if x not in self.uncertain)
-        return Flow(boxes, self.trail, u, self.random if random is None else random, self.branch + branch)
+        u = self.uncertain
+        if uncertain:  # (most calls add nothing: one per flow and rule on a large dump)
+            u = u + tuple(x for x in uncertain if x not in u)
+        return Flow(boxes, self.trail, u, self.random if random is None else random,
+                    self.branch + branch if branch else self.branch)
 
     def then(self, step: Step, boxes=None, uncertain: UncertainRule | None = None, random: bool = False) -> "Flow":
         u = self.uncertain
@@ -84,13 +87,10 @@ def split_boxes(boxes, constraints) -> tuple[list, list]:
         for c in constraints:
             nxt = []
             for p in pieces:
-                if box_meets(p, c):
-                    m = box_and(p, c)
-                    if m is not None:
-                        matched.append(m)
-                    nxt.extend(box_sub(p, c))
-                else:
-                    nxt.append(p)
+                m, rest_of_p = box_split(p, c)
+                if m is not None:
+                    matched.append(m)
+                nxt.extend(rest_of_p)
             pieces = nxt
             if not pieces:
                 break

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from ipt_lint.semantics.cubes import FULL32
 from ipt_lint.semantics.ifaces import IfaceAlphabet
 from ipt_lint.semantics.intervals import iv_normalise
-from ipt_lint.semantics.packetset import PacketSet, box_and, box_sub, merge_boxes
-from ipt_lint.semantics.space import DPORT, DST, IN, MARK, ORIG_DST, SRC, Space
+from ipt_lint.semantics.packetset import PacketSet, box_and, box_meets, box_split, box_sub, merge_boxes
+from ipt_lint.semantics.space import DPORT, DST, IN, MARK, ORIG_DPORT, ORIG_DST, SRC, Space
 
 SPACE = Space("ipv4", IfaceAlphabet(["eth0", "docker0"], ["br-"]))
 NIFACE = SPACE.alphabet.size
@@ -112,6 +112,18 @@ def test_sparse_constraint_split_is_a_partition(box, other, seed):
         got_out = [PacketSet(SPACE, [o]).contains(p) for o in outside]
         assert got_in == (in_box and in_c)
         assert sum(got_out) == (1 if in_box and not in_c else 0)  # disjoint and complete
+
+
+@given(boxes(), boxes(), st.sampled_from([(SRC,), (DPORT,), (SRC, DPORT, MARK, IN), (ORIG_DST, DST), (ORIG_DPORT,)]))
+@settings(max_examples=300, deadline=None)
+def test_box_split_is_and_and_sub_in_one_pass(box, other, fields):
+    """The walker's box_split gives box_and and box_sub, and the box whole when it misses."""
+    constraint = tuple((f, other[f]) for f in fields if other[f] is not None and other[f] != SPACE.full[f])
+    if box_meets(box, constraint):
+        assert box_split(box, constraint) == (box_and(box, constraint), box_sub(box, constraint))
+    else:
+        assert box_and(box, constraint) is None
+        assert box_split(box, constraint) == (None, [box])
 
 
 def test_tied_original_destination_means_equal():
