@@ -48,7 +48,11 @@ class CompiledChain:
         self.n = n
         self._matches: list[RuleMatch | None] = [None] * n
         self._effects: list[Effect | None] = [None] * n
-        self._index()
+        self.every_rule = list(range(n))
+        # A short chain is walked rule by rule; its index is built only if candidates() is
+        # asked directly (kube-proxy's thousands of two-rule KUBE-SEP and KUBE-SVC chains).
+        self.indexed = False
+        self._index(keys=n > SHORT_CHAIN)
 
     def rule(self, i: int):
         r = self._rules[i]
@@ -72,7 +76,9 @@ class CompiledChain:
     def matches(self) -> list[RuleMatch]:
         return [self.match(i) for i in range(self.n)]
 
-    def _index(self) -> None:
+    def _index(self, keys: bool = True) -> None:
+        """local_free and, with `keys`, the index of the rules by destination and ports."""
+        self.has_keys = keys
         dst_entries: list[tuple[int, int, int]] = []
         port_entries: dict[int, list[tuple[int, int, int]]] = {DPORT: [], ORIG_DPORT: []}
         wide: list[int] = []
@@ -88,6 +94,8 @@ class CompiledChain:
             rule = self.rule(i)
             if local_free and rule.match("addrtype") is not None:
                 local_free = False
+            if not keys:
+                continue
             pieces = _dst_key(rule)
             if pieces is not None:
                 dst_entries.extend((lo, hi, i) for lo, hi in pieces)
@@ -103,6 +111,8 @@ class CompiledChain:
         # a chain without addrtype matches does not depend on which addresses are local; with
         # lines left unread it is not known (False only means Engine.with_local recompiles it)
         self.local_free = local_free and None not in self._rules
+        if not keys:
+            return
         self.dst_index = IntervalIndex(dst_entries)
         self.port_index = IntervalIndex(port_entries[DPORT])
         self.orig_port_index = IntervalIndex(port_entries[ORIG_DPORT])
@@ -114,7 +124,6 @@ class CompiledChain:
         # a short chain, or one whose rules are all wide, is cheaper to try rule by rule
         # than to ask the index for every flow that enters it
         self.indexed = n > SHORT_CHAIN and len(wide) < n
-        self.every_rule = list(range(n))
 
     def candidates_from(self, start: int, summary) -> list[int]:
         """candidates() for a flow entering at rule `start`; `summary()` -> (dst, ports,
@@ -130,6 +139,8 @@ class CompiledChain:
         (intervals) and, when given, `ports` = (destination ports, original destination ports),
         both intervals; without `ports` every port-keyed rule is a candidate. `dnat`: may some
         of the packets belong to a DNATed connection?"""
+        if not self.has_keys:
+            self._index()
         found = set(self.wide[bisect_left(self.wide, start) :])
         self.dst_index.hits(dst, found, start)
         indexes = [(self.port_index, 0), (self.orig_port_index, 1)]
