@@ -161,6 +161,8 @@ def iv_from_mask(value: int, mask: int, bits: int) -> Intervals:
         return ((0, full),)
     low = (mask & -mask).bit_length() - 1  # index of the lowest set bit
     span = (1 << low) - 1  # the free low bits: a run of trailing zeros
+    if mask | span == full:  # a prefix (every -s/-d network): one interval, nothing to enumerate
+        return ((value, value + span),)
     free_high = [k for k in range(low, bits) if not (mask >> k) & 1]
     if len(free_high) > MAX_MASK_FRAGMENTS.bit_length() - 1:
         raise TooManyIntervals(f"mask leaves {len(free_high)} free bits inside it")

@@ -60,6 +60,15 @@ def test_masks_match_brute_force_including_non_contiguous(value, mask):
     assert as_set(got) == {x for x in range(256) if x & mask == value & mask}
 
 
+def test_every_prefix_mask_is_one_interval():
+    for length in range(9):
+        mask = (0xFF << (8 - length)) & 0xFF
+        for value in (0, 0x5A, 0xFF):
+            got = iv_from_mask(value, mask, 8)
+            assert len(got) == 1
+            assert as_set(got) == {x for x in range(256) if x & mask == value & mask}
+
+
 def test_hugely_fragmented_mask_is_refused():
     try:
         iv_from_mask(1, 1, 32)  # every odd address: 2**31 intervals
