@@ -117,14 +117,14 @@ class _Builder:
         return self.finish(len(self.parsed.source_lines))
 
     def replay(self, node) -> None:
-        if isinstance(node, TableHeader):
+        if isinstance(node, Rule):  # (nearly every statement of a large dump)
+            self.command(node)
+        elif isinstance(node, TableHeader):
             self.open_table(node)
         elif isinstance(node, ChainDecl):
             self.declare(node)
         elif isinstance(node, Commit):
             self.commit(node)
-        elif isinstance(node, Rule):
-            self.command(node)
 
     def defer_all(self, entries: list[tuple[int, str]], pending_of, owner: list) -> None:
         """Consecutive `-A CHAIN ...` lines left unread (lazy loading), as (line number, chain):
@@ -253,6 +253,11 @@ class _Builder:
 
     def command(self, rule: Rule) -> None:
         table = self.table
+        if rule.command == "-A" and table is not None:  # the common case first
+            chain = table.chains.get(rule.chain)
+            if chain is not None:
+                chain.rules.append(self.rule_model(rule, table.name, len(chain.rules)))
+                return
         if table is None:
             self.problem("IPT100", "rule outside a table (iptables-restore: line failed)", rule.span)
             return
