@@ -230,6 +230,26 @@ def merge_boxes(boxes, passes: int = 2) -> list[Box]:
     boxes = list(dict.fromkeys(boxes))
     if len(boxes) < 2:
         return boxes
+    if len(boxes) == 2:
+        return _merge_two(boxes)
+    return _merge_groups(boxes, passes)
+
+
+def _merge_two(boxes: list[Box]) -> list[Box]:
+    """_merge_groups() of two different boxes (most sets the exposure question merges): one box
+    when they differ in a single field and neither side is a tie there, else both as they are."""
+    a, b = boxes
+    differ = [f for f, (x, y) in enumerate(zip(a, b)) if x != y]
+    if len(differ) != 1:
+        return boxes
+    f = differ[0]
+    if a[f] is None or b[f] is None:
+        return boxes
+    return [a[:f] + (UNION[f]([a[f], b[f]]),) + a[f + 1 :]]
+
+
+def _merge_groups(boxes: list[Box], passes: int) -> list[Box]:
+    """Merge boxes that differ in a single field, field by field, `passes` times at most."""
     for _ in range(passes):
         before = len(boxes)
         for f in _MERGE_ORDER:

@@ -126,6 +126,20 @@ def test_box_split_is_and_and_sub_in_one_pass(box, other, fields):
         assert box_split(box, constraint) == (None, [box])
 
 
+@given(boxes(), boxes(), st.sampled_from([None, (SRC,), (DPORT,), (ORIG_DST,), (DST, ORIG_DST), (SRC, DPORT)]))
+@settings(max_examples=300, deadline=None)
+def test_merging_two_boxes_is_the_general_merge(a, b, differ):
+    """merge_boxes' shortcut for two boxes gives what the field-by-field merge gives (the pairs
+    drawn often differ in one or two fields only: b keeps its own value in the fields of
+    `differ` and takes a's everywhere else)."""
+    from ipt_lint.semantics.packetset import _merge_groups, _merge_two
+
+    if differ is not None:
+        b = tuple(b[f] if f in differ else a[f] for f in range(len(a)))
+    if a != b:
+        assert _merge_two([a, b]) == _merge_groups([a, b], 2)
+
+
 def test_tied_original_destination_means_equal():
     b = list(SPACE.full)
     b[DST] = ((5, 9),)
