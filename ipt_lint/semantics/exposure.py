@@ -14,6 +14,7 @@ is certain, a witness packet and the rule lines on its path (the DNAT line first
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass, field
 
@@ -49,7 +50,8 @@ def cidrs(values, family: str, host: int) -> list[str]:
     return out
 
 
-def addresses(values, family: str, host: int) -> tuple[str, ...]:
+@functools.lru_cache(maxsize=4096)  # thousands of exposures name the same few host addresses
+def addresses(values: tuple, family: str, host: int) -> tuple[str, ...]:
     out = []
     for lo, hi in values:
         if lo == hi or lo >= host:
