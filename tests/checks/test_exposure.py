@@ -226,6 +226,15 @@ def test_port_lists():
     assert sensitive_ports(LintOptions(sensitive_ports=("udp/1",))).match("tcp", 5432) is None
 
 
+def test_port_list_match_is_the_first_entry_that_covers():
+    lists = [DEFAULT_LIST, PortList.parse(["80", "tcp/80-90", "udp/53", "tcp/8000-9000"])]
+    for ports in lists:
+        for proto in ("tcp", "udp", "sctp"):
+            for lo, hi in ((80, None), (85, 95), (53, 53), (1, 65535), (8999, 9001), (6379, None), (7, 7)):
+                want = next((e for e in ports.entries if e.covers(proto, lo, hi)), None)
+                assert ports.match(proto, lo, hi) is want, (proto, lo, hi)
+
+
 def test_split_endpoint():
     assert split_endpoint("172.18.0.3:5432") == ("172.18.0.3", 5432)
     assert split_endpoint("[fd00::2]:80") == ("fd00::2", 80)
