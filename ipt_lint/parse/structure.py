@@ -74,9 +74,12 @@ class _OptionPlan:
     values: tuple[Ref, ...]
     at: int  # token index of the option word
     plain: bool = field(init=False, default=False)  # every value a whole token (no `--opt=value`)
+    single: Ref = field(init=False, default=-1)  # the token of the one value, when plain and one
 
     def __post_init__(self):
-        object.__setattr__(self, "plain", all(r >= 0 for r in self.values))
+        plain = all(r >= 0 for r in self.values)
+        object.__setattr__(self, "plain", plain)
+        object.__setattr__(self, "single", self.values[0] if plain and len(self.values) == 1 else -1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +195,9 @@ def _fill(plan: _Plan, line: RuleLine, text: str) -> tuple[Rule | None, list[Dia
         out = []
         for o in plans:
             refs = o.values
-            if not refs:
+            if o.single >= 0:  # (most options: one value, a whole token)
+                values = (tokens[o.single],)
+            elif not refs:
                 values = ()
             elif o.plain:
                 values = tuple([tokens[r] for r in refs])
