@@ -27,7 +27,7 @@ HAND_WRITTEN = sorted(_hand_written(), key=lambda c: c.__name__)
 
 def test_the_hot_classes_have_one():
     names = {cls.__name__ for cls in HAND_WRITTEN}
-    assert {"Option", "Match", "Target", "Rule", "RuleLine", "RuleModel", "MatchModel", "OptionValue"} <= names
+    assert {"Option", "Match", "Target", "Rule", "RuleLine", "RuleModel", "MatchModel", "OptionValue", "TargetModel"} <= names
 
 
 @pytest.mark.parametrize("cls", HAND_WRITTEN, ids=lambda c: c.__name__)

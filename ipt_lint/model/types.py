@@ -175,11 +175,21 @@ class TargetModel:
 
     name: str
     kind: str
-    options: dict[str, OptionValue] = field(default_factory=dict)
+    options: dict[str, OptionValue]  # {} for a verdict, jump or goto
     span: Span | None = None
+
+    # stores through the slots (ipt_lint.frozen): one of these per rule of a dump
+    def __init__(self, name, kind, options, span=None):
+        _target_model_name(self, name)
+        _target_model_kind(self, kind)
+        _target_model_options(self, options)
+        _target_model_span(self, span)
 
     def get(self, name: str) -> OptionValue | None:
         return self.options.get(name)
+
+
+(_target_model_name, _target_model_kind, _target_model_options, _target_model_span) = slot_setters(TargetModel)
 
 
 @dataclass(frozen=True, slots=True)
