@@ -86,3 +86,36 @@ def test_split_lines_takes_its_shortcut_only_when_nothing_needs_cleaning(lines, 
     if raw and raw[-1] == "":
         raw.pop()
     assert split_lines(text, "t", undecodable) == _cleaned(raw, "t", undecodable)
+
+
+def test_each_option_word_is_the_text_at_its_column():
+    """An option's `written` comes from its rule's plan (shared by every rule of one shape): it
+    must still be exactly what this line has at the option's column."""
+    from pathlib import Path
+
+    from ipt_lint.parse.ast import Rule
+
+    repo = Path(__file__).resolve().parents[1]
+    paths = sorted(repo.glob("samples/*")) + sorted(repo.glob("tests/fixtures/**/*.rules"))
+    spellings = (  # the same options written other ways, so the words differ from the names
+        "*filter\n:INPUT ACCEPT [0:0]\n"
+        "-A INPUT --protocol tcp --source 10.0.0.1 -m tcp --destination-port 22 --sport=1000 -j ACCEPT\n"
+        "-A INPUT -p tcp --dst 10.0.0.2 -m tcp --dport 23 -m comment --comment x -j DROP\n"
+        "-A INPUT --proto udp --src 10.0.0.3 ! --in-interface eth0 -m udp --dport 53 -j ACCEPT\n"
+        "COMMIT\n"
+    )
+    texts = [(p.name, p.read_bytes().decode("utf-8", "replace")) for p in paths if p.is_file()]
+    seen = 0
+    for name, text in texts + [("spellings", spellings), ("spellings again", spellings)]:
+        parsed = parse_text(text, name)
+        for st in parsed.statements:
+            if not isinstance(st, Rule):
+                continue
+            line = parsed.source_lines[st.span.line - 1]
+            options = list(st.builtins) + [o for m in st.matches for o in m.options]
+            options += list(st.target.options) if st.target else []
+            for o in options:
+                col = o.span.column - 1
+                assert line[col : col + len(o.written)] == o.written, (name, st.span.line, o)
+                seen += 1
+    assert seen > 1000

@@ -73,6 +73,9 @@ class _OptionPlan:
     negated: bool
     values: tuple[Ref, ...]
     at: int  # token index of the option word
+    # the option word as written, when the shape holds it (shared by every rule of the shape,
+    # instead of one copy of `--comment` per line); None: read it from the tokens
+    written: str | None = None
     plain: bool = field(init=False, default=False)  # every value a whole token (no `--opt=value`)
     single: Ref = field(init=False, default=-1)  # the token of the one value, when plain and one
 
@@ -142,6 +145,13 @@ def _shape(tokens: tuple[str, ...], family: str) -> tuple:
     return tuple(key)
 
 
+def _word(shape: tuple, i: int) -> str | None:
+    """Token i as the shape holds it (an option word, `!`), or None where the shape only says
+    "a value" or "a user chain"."""
+    w = shape[i]
+    return w if isinstance(w, str) and w is not _CHAIN else None
+
+
 class _ChainName(str):
     """Stands in a shape for "the name of a user chain", whichever it is."""
 
@@ -203,7 +213,8 @@ def _fill(plan: _Plan, line: RuleLine, text: str) -> tuple[Rule | None, list[Dia
                 values = tuple([tokens[r] for r in refs])
             else:
                 values = tuple([tokens[r] if r >= 0 else tokens[-r - 1].split("=", 1)[1] for r in refs])
-            out.append(Option(_new_span(Span, (file, number, columns[o.at])), o.name, o.negated, values, tokens[o.at]))
+            written = o.written if o.written is not None else tokens[o.at]
+            out.append(Option(_new_span(Span, (file, number, columns[o.at])), o.name, o.negated, values, written))
         return tuple(out)
 
     builtins = options(plan.builtins) if plan.builtins else ()
@@ -354,7 +365,7 @@ def _compile(shape: tuple, family: str) -> _Plan:
             seen_builtin.add(name)
             if negated and not spec.negatable:
                 problem("IPT100", f"cannot have ! before {name}", at)
-            builtins.append(_OptionPlan(name, negated, tuple(values), at))
+            builtins.append(_OptionPlan(name, negated, tuple(values), at, _word(shape, at)))
             if name == "-p" and values:
                 v = values[0]
                 protocol = (shape[v] if v >= 0 else shape[-v - 1].split("=", 1)[1]).lower()
@@ -389,14 +400,14 @@ def _compile(shape: tuple, family: str) -> _Plan:
                 j += 1
             i = j
             if opaque is not None:
-                opaque.options.append(_OptionPlan(spelling, negated, tuple(values), at))
+                opaque.options.append(_OptionPlan(spelling, negated, tuple(values), at, _word(shape, at)))
             continue
         values, i = _take_values(shape, i, ospec, inline, problem, spelling)
         if negated and not ospec.negatable:
             problem("IPT100", f"option \"{ospec.name}\" cannot be inverted", at)
         if any(o.name == ospec.name for o in owner.options) and ospec.name not in _REPEATABLE and owner.name != "policy":
             problem("IPT100", f"option \"{ospec.name}\" given twice in one `{owner.name}' block", at)
-        owner.options.append(_OptionPlan(ospec.name, negated, tuple(values), at))
+        owner.options.append(_OptionPlan(ospec.name, negated, tuple(values), at, _word(shape, at)))
 
     if negate_at is not None:
         problem("IPT100", "! at the end of the rule negates nothing", negate_at)
