@@ -1,7 +1,11 @@
-"""parse_text builds each rule line as soon as the dump's family is known (the header comment,
-usually line 1), instead of keeping every line's tokens until the end. Where the header is, or
-whether there is one, must not change the result: it is held to the plain two-pass reading
-(every line first, then detect_family, then every rule)."""
+"""Shortcuts of the parse stage, each held to the plain computation it replaces.
+
+* parse_text builds each rule line as soon as the dump's family is known (the header comment,
+  usually line 1) instead of keeping every line's tokens until the end: where the header is, or
+  whether there is one, must not change the result (held to the two-pass reading).
+* split_lines returns a clean dump's lines without a loop.
+* An option's written word comes from its rule's plan, shared by every line of one shape.
+"""
 
 from __future__ import annotations
 
