@@ -30,6 +30,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 
+from ..model.values import ipv4_int
 from ..parse.ast import Span
 from ..semantics.intervals import IntervalIndex, iv_normalise
 from .base import Check, CheckDoc, Related, Severity
@@ -333,6 +334,7 @@ class _NoEngine:
         self.space = None
 
 
+@functools.lru_cache(maxsize=16384)  # every finding about a published port asks it of its endpoints
 def split_endpoint(text: str) -> tuple[str | None, int | None]:
     """`172.18.0.3:5432` -> ("172.18.0.3", 5432); `[fd00::2]:80` -> ("fd00::2", 80); `10.0.0.0/8` -> (None, None)."""
     if not text or "<" in text or "," in text:
@@ -371,28 +373,23 @@ def _is_state_only(rule) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=4096)  # the same few host addresses, asked of thousands of exposures
+def _loopback(host: str) -> bool | None:
+    """Is `host` (an address or network text) in the loopback network? None: not an address."""
+    try:
+        return ipaddress.ip_network(host, strict=False).is_loopback
+    except ValueError:
+        return None
+
+
 def is_loopback_only(e) -> bool:
     if not e.host_addresses:
         return False
-    for h in e.host_addresses:
-        try:
-            net = ipaddress.ip_network(h, strict=False)
-        except ValueError:
-            return False
-        if not net.is_loopback:
-            return False
-    return True
+    return all(_loopback(h) for h in e.host_addresses)
 
 
 def loopback_hosts(e) -> list[str]:
-    out = []
-    for h in e.host_addresses:
-        try:
-            if ipaddress.ip_network(h, strict=False).is_loopback:
-                out.append(h)
-        except ValueError:
-            pass
-    return out
+    return [h for h in e.host_addresses if _loopback(h)]
 
 
 def _hosts_words(e) -> str:
@@ -1137,7 +1134,9 @@ def cluster_ips(ruleset) -> list[tuple[str, str, int, str, int]]:
         ov = m.get("--dport") if m is not None else None
         if ov is None or not ov.raw or not ov.raw[0].isdigit():
             continue
-        ip = str(r.dst.nets[0]).split("/")[0]
+        net = r.dst.nets[0]
+        v = net.value
+        ip = f"{v >> 24}.{v >> 16 & 255}.{v >> 8 & 255}.{v & 255}" if net.bits == 32 else str(ipaddress.IPv6Address(v))
         out.append((ip, r.proto.name, int(ov.raw[0]), c.split(" ")[0], r.line))
     return out
 
@@ -1211,7 +1210,7 @@ def service_fix(a: ExposureAnalysis, reached) -> Verification:
     pods = [r for r in a.engine.topology.routes if r.runtime == "kube" and r.prefixlen < (a.engine.topology.bits - 1)]
     if len(pods) != 1:
         return Verification(False, "the pod network is not known from the dump")
-    ips = [int(ipaddress.ip_address(ip)) for ip, *_ in a.cluster_ips]
+    ips = [ipv4_int(ip) if ":" not in ip else int(ipaddress.IPv6Address(ip)) for ip, *_ in a.cluster_ips]
     # the smallest network around the first ClusterIP that holds them all: its prefix ends
     # above the highest bit in which any of them differs from the first
     differ = 0

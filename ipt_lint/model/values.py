@@ -47,7 +47,7 @@ ADDRTYPES = (
 )
 
 
-def _ipv4_int(text: str) -> int:
+def ipv4_int(text: str) -> int:
     """ipaddress.IPv4Address(text) as an int, with the common dotted quad read directly: four
     decimal parts of 1-3 ASCII digits, no leading zero, each at most 255, is exactly what
     IPv4Address accepts; anything else is left to it (and its errors)."""
@@ -73,7 +73,7 @@ def parse_net(text: str, family: str) -> Net:
     if addr_text == "localhost":
         addr_text = "::1" if bits == 128 else "127.0.0.1"
     try:
-        addr = int(ipaddress.IPv6Address(addr_text)) if bits == 128 else _ipv4_int(addr_text)
+        addr = int(ipaddress.IPv6Address(addr_text)) if bits == 128 else ipv4_int(addr_text)
     except ValueError:
         other = "IPv6" if bits == 32 and ":" in addr_text else "IPv4" if bits == 128 and "." in addr_text else None
         if other:
@@ -278,7 +278,7 @@ def parse_nat_range(text: str, family: str) -> NatRange:
     if addr_part:
         a, dash, b = addr_part.partition("-")
         try:
-            ctor = (lambda t: int(ipaddress.IPv6Address(t))) if bits == 128 else _ipv4_int
+            ctor = (lambda t: int(ipaddress.IPv6Address(t))) if bits == 128 else ipv4_int
             lo = ctor(a)
             hi = ctor(b) if dash else lo
         except ValueError:
