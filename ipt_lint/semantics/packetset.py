@@ -92,14 +92,22 @@ def box_meets(box: Box, sparse: Sparse) -> bool:
 def box_split(box: Box, sparse: Sparse) -> tuple[Box | None, list[Box]]:
     """(box_and(box, sparse), box_sub(box, sparse)) in one pass, with the box kept whole,
     [box], when it misses the constraint: what a rule does to a flow's box (the walker's hot
-    path; box_meets, box_and and box_sub each intersected every field again)."""
-    out = []
-    cur = list(box)
+    path; box_meets, box_and and box_sub each intersected every field again). A miss, the
+    common case on a large dump, copies nothing."""
+    parts = []
     for f, v in sparse:
-        g = PARTNER[f] if cur[f] is None else f
-        inside = AND[g](cur[g], v)
+        g = PARTNER[f] if box[f] is None else f
+        inside = AND[g](box[g], v)
         if not inside:
             return None, [box]
+        parts.append((g, v, inside))
+    if len(parts) > 1 and len({p[0] for p in parts}) < len(parts):
+        # a field constrained twice (itself and through its tie): each test narrows the last
+        inside = box_and(box, sparse)
+        return (inside, box_sub(box, sparse)) if inside is not None else (None, [box])
+    out = []
+    cur = list(box)
+    for g, v, inside in parts:
         rest = SUB[g](cur[g], v)
         if rest:
             piece = cur.copy()
