@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from ..model.values import ipv4_int
 from ..parse.ast import Span
 from ..semantics.intervals import IntervalIndex, iv_normalise
+from ..semantics.results import addr_text
 from .base import Check, CheckDoc, Related, Severity
 from .fixes import (
     NO_VERIFIED_FIX,
@@ -1135,8 +1136,7 @@ def cluster_ips(ruleset) -> list[tuple[str, str, int, str, int]]:
         if ov is None or not ov.raw or not ov.raw[0].isdigit():
             continue
         net = r.dst.nets[0]
-        v = net.value
-        ip = f"{v >> 24}.{v >> 16 & 255}.{v >> 8 & 255}.{v & 255}" if net.bits == 32 else str(ipaddress.IPv6Address(v))
+        ip = addr_text(net.value, net.family)
         out.append((ip, r.proto.name, int(ov.raw[0]), c.split(" ")[0], r.line))
     return out
 

@@ -124,11 +124,8 @@ class PortList:
         return cls(tuple(out))
 
     def match(self, proto: str, lo: int, hi: int | None = None) -> PortEntry | None:
-        """The first entry that covers() proto/lo-hi (its test written out: thousands of
-        exposures are each held against every entry)."""
-        hi = lo if hi is None else hi
         for e in self.entries:
-            if (e.proto is None or e.proto == proto) and e.lo <= hi and lo <= e.hi:
+            if e.covers(proto, lo, hi):
                 return e
         return None
 

@@ -123,14 +123,8 @@ def parse_text(text: str, file: str, family: str | None = None, *, undecodable: 
                 if fam is not None:
                     _add_statements(statements, waiting, fam, lines, diagnostics)
                     waiting = []
-        elif isinstance(node, RuleLine):
-            rule, problems = build_rule(node, fam, line)
-            if problems:
-                diagnostics.extend(problems)
-            if rule is not None:
-                statements.append(rule)
         else:
-            statements.append(node)
+            _add_statement(statements, node, fam, line, diagnostics)
 
     if lines and lines[-1] == "COMMIT" and not text.endswith("\n"):
         diagnostics.append(
@@ -187,16 +181,22 @@ def cap_per_line(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     return out
 
 
+def _add_statement(statements: list, node: LineNode, fam: str, text: str, diagnostics: list) -> None:
+    """The statement of one line's node: a rule line built as a Rule (its problems added to
+    `diagnostics`), any other node as it is."""
+    if isinstance(node, RuleLine):
+        rule, problems = build_rule(node, fam, text)
+        diagnostics.extend(problems)
+        if rule is not None:
+            statements.append(rule)
+    else:
+        statements.append(node)
+
+
 def _add_statements(statements: list, nodes: list[tuple[int, LineNode]], fam: str, lines, diagnostics: list) -> None:
-    """The statements of `nodes` (line number, node) in order, each rule line built as a Rule."""
+    """_add_statement() of each (line number, node) in order."""
     for number, node in nodes:
-        if isinstance(node, RuleLine):
-            rule, problems = build_rule(node, fam, lines[number - 1])
-            diagnostics.extend(problems)
-            if rule is not None:
-                statements.append(rule)
-        else:
-            statements.append(node)
+        _add_statement(statements, node, fam, lines[number - 1], diagnostics)
 
 
 def _header_family(node: Comment) -> tuple[str | None, str]:

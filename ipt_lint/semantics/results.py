@@ -23,10 +23,14 @@ HOST_LABEL = "<host>"
 
 
 def addr_text(x: int, family: str) -> str:
-    bits = 128 if family == "ipv6" else 32
-    if x >= 1 << bits:
+    if family != "ipv6":
+        if x >= 1 << 32:
+            return HOST_LABEL
+        # what str(IPv4Address(x)) writes, without building one (thousands of addresses a report)
+        return f"{x >> 24}.{x >> 16 & 255}.{x >> 8 & 255}.{x & 255}"
+    if x >= 1 << 128:
         return HOST_LABEL
-    return str(ipaddress.IPv4Address(x) if bits == 32 else ipaddress.IPv6Address(x))
+    return str(ipaddress.IPv6Address(x))
 
 
 def endpoint_text(addr: str, port: int | None, family: str) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from .helpers import engine_of, filter_table
 
 NAT_HEAD = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n"
@@ -152,3 +155,14 @@ def test_kube_external_ip_is_a_destination_from_outside():
     (x,) = [x for x in e.exposures() if x.kind == "published"]
     assert (x.port, x.destination, x.host_addresses, x.runtime) == (80, "10.244.1.5:8080", ("192.0.2.50",), "kube")
     assert not e.topology.is_local(int.from_bytes(bytes([192, 0, 2, 50]), "big"))  # the network's, not ours
+
+
+@given(st.integers(0, (1 << 32) + 5))
+def test_ipv4_address_text_is_what_ipaddress_writes(x):
+    """addr_text writes IPv4 addresses itself (reports name thousands): as ipaddress would."""
+    import ipaddress
+
+    from ipt_lint.semantics.results import HOST_LABEL, addr_text
+
+    want = str(ipaddress.IPv4Address(x)) if x < 1 << 32 else HOST_LABEL
+    assert addr_text(x, "ipv4") == want
